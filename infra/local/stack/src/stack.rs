@@ -1,0 +1,249 @@
+//! Starts the whole local stack and stops it: emulator, provisioning from the template,
+//! the Lambda Runtime API emulator, every function's processes, the HTTP gateway and the
+//! queue pollers.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitStatus;
+
+use anyhow::Context;
+use tokio::sync::watch;
+
+use crate::functions;
+use crate::gateway::Gateway;
+use crate::poller::Poller;
+use crate::processes::{self, FunctionProcess};
+use crate::provision::{self, Environment};
+use crate::state::StackState;
+use crate::template::{Resolver, Template};
+
+pub const REGION: &str = "us-east-1";
+pub const ACCOUNT_ID: &str = "000000000000";
+
+/// How to start a stack.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub name: String,
+    pub workspace: PathBuf,
+    pub template: PathBuf,
+    /// Port of the HTTP API; 0 picks a free one.
+    pub port: u16,
+    /// Processes per function.
+    pub instances: u32,
+    pub bin_dir: PathBuf,
+    pub emulator: PathBuf,
+    pub cargo_lambda: PathBuf,
+    pub parameters: BTreeMap<String, String>,
+    /// `RUST_LOG` for the functions.
+    pub function_log_level: String,
+}
+
+impl Options {
+    pub fn state_dir(&self) -> PathBuf {
+        self.workspace.join("target/local-stack").join(&self.name)
+    }
+}
+
+/// A started stack; dropping it kills every process it started.
+pub struct Stack {
+    pub state: StackState,
+    pub state_file: PathBuf,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    _emulator: tokio::process::Child,
+    _runtime_api: tokio::process::Child,
+}
+
+impl Stack {
+    pub async fn start(options: &Options) -> anyhow::Result<Self> {
+        let template = Template::load(&options.template)?;
+        let parameters = template.parameter_values(&options.parameters)?;
+        let state_dir = options.state_dir();
+        let logs_dir = state_dir.join("logs");
+        if state_dir.exists() {
+            std::fs::remove_dir_all(&state_dir)
+                .with_context(|| format!("clearing {}", state_dir.display()))?;
+        }
+        std::fs::create_dir_all(&logs_dir)?;
+        for function in template.ids_of(provision::FUNCTION) {
+            let binary = provision::function_binary(function, &template.resources[function].metadata)?;
+            let path = options.bin_dir.join(&binary);
+            anyhow::ensure!(
+                path.exists(),
+                "{} is not built (cargo build --bins)",
+                path.display()
+            );
+        }
+
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port))
+            .await
+            .with_context(|| format!("binding the HTTP API to 127.0.0.1:{}", options.port))?;
+        let api_url = format!("http://{}", listener.local_addr()?);
+
+        let emulator_port = processes::free_port()?;
+        let emulator_log = logs_dir.join("emulator.log");
+        let mut emulator = processes::spawn_emulator(
+            &options.emulator,
+            emulator_port,
+            &state_dir.join("emulator"),
+            &emulator_log,
+        )?;
+        processes::wait_for_port(emulator_port, &mut emulator, "the AWS emulator", &emulator_log).await?;
+        let emulator_url = format!("http://127.0.0.1:{emulator_port}");
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&emulator_url)
+            .region(aws_config::Region::new(REGION))
+            .test_credentials()
+            .load()
+            .await;
+
+        let environment = Environment {
+            stack_name: format!("invoicer-{}", options.name),
+            region: REGION.to_owned(),
+            account_id: ACCOUNT_ID.to_owned(),
+        };
+        let created = provision::provision(&template, &parameters, &environment, &sdk).await?;
+        let pseudo = environment.pseudo_parameters();
+        let resolver = Resolver {
+            template: &template,
+            parameters: &parameters,
+            pseudo: &pseudo,
+            physical: &created,
+        };
+        let functions = functions::specs(&template, &resolver, &created)?;
+
+        let runtime_port = processes::free_port()?;
+        let runtime_log = logs_dir.join("runtime-api.log");
+        let mut runtime_api = processes::spawn_runtime_api(
+            &options.cargo_lambda,
+            &options.workspace,
+            runtime_port,
+            options.instances,
+            &runtime_log,
+        )?;
+        processes::wait_for_port(
+            runtime_port,
+            &mut runtime_api,
+            "the Lambda Runtime API emulator",
+            &runtime_log,
+        )
+        .await?;
+        let runtime_api_url = format!("http://127.0.0.1:{runtime_port}");
+
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let mut tasks = Vec::new();
+        for function in &functions {
+            let mut env = function.environment.clone();
+            env.extend([
+                ("AWS_ENDPOINT_URL".to_owned(), emulator_url.clone()),
+                ("AWS_REGION".to_owned(), REGION.to_owned()),
+                ("AWS_DEFAULT_REGION".to_owned(), REGION.to_owned()),
+                ("AWS_ACCESS_KEY_ID".to_owned(), "local".to_owned()),
+                ("AWS_SECRET_ACCESS_KEY".to_owned(), "local".to_owned()),
+                (
+                    "AWS_LAMBDA_RUNTIME_API".to_owned(),
+                    format!("http://127.0.0.1:{runtime_port}/.rt/{}", function.name),
+                ),
+                ("AWS_LAMBDA_FUNCTION_NAME".to_owned(), function.name.clone()),
+                ("AWS_LAMBDA_FUNCTION_VERSION".to_owned(), "$LATEST".to_owned()),
+                (
+                    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".to_owned(),
+                    function.memory_mb.to_string(),
+                ),
+                ("RUST_LOG".to_owned(), options.function_log_level.clone()),
+            ]);
+            let process = FunctionProcess {
+                name: function.name.clone(),
+                binary: options.bin_dir.join(&function.name),
+                environment: env,
+                log: logs_dir.join(format!("{}.log", function.name)),
+            };
+            for instance in 0..options.instances {
+                tasks.push(tokio::spawn(
+                    process.clone().supervise(instance, shutdown_rx.clone()),
+                ));
+            }
+        }
+
+        let gateway = Gateway::new(&functions, &runtime_api_url, ACCOUNT_ID).router();
+        let mut gateway_shutdown = shutdown_rx.clone();
+        tasks.push(tokio::spawn(async move {
+            let serving = axum::serve(listener, gateway).with_graceful_shutdown(async move {
+                let _ = gateway_shutdown.changed().await;
+            });
+            if let Err(error) = serving.await {
+                tracing::error!("the HTTP gateway stopped: {error}");
+            }
+        }));
+
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let http = reqwest::Client::new();
+        for function in &functions {
+            for source in &function.queues {
+                let pollers = source
+                    .maximum_concurrency
+                    .unwrap_or(options.instances)
+                    .min(options.instances)
+                    .max(1);
+                for _ in 0..pollers {
+                    let poller = Poller {
+                        function: function.name.clone(),
+                        source: source.clone(),
+                        sqs: sqs.clone(),
+                        http: http.clone(),
+                        runtime_api_url: runtime_api_url.clone(),
+                        region: REGION.to_owned(),
+                    };
+                    tasks.push(tokio::spawn(poller.run(shutdown_rx.clone())));
+                }
+            }
+        }
+
+        let state = StackState {
+            name: options.name.clone(),
+            api_url,
+            emulator_url,
+            runtime_api_url,
+            region: REGION.to_owned(),
+            workspace_dir: options.workspace.clone(),
+            bin_dir: options.bin_dir.clone(),
+            logs_dir,
+            parameters,
+            resources: created.0,
+            functions,
+            services: BTreeMap::new(),
+        };
+        let state_file = state_dir.join("stack.json");
+        state.write(&state_file)?;
+        Ok(Self {
+            state,
+            state_file,
+            shutdown,
+            tasks,
+            _emulator: emulator,
+            _runtime_api: runtime_api,
+        })
+    }
+
+    /// Stops the functions, the gateway and the pollers, then the emulators.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        let _ = std::fs::remove_file(&self.state_file);
+        // Dropping the children kills the emulator and the runtime API.
+    }
+}
+
+/// Runs `command` against a started stack, with `INVOICER_STACK` pointing at its state file.
+pub async fn run_command(stack: &Stack, command: &[String]) -> anyhow::Result<ExitStatus> {
+    let (program, args) = command.split_first().context("no command to run")?;
+    let status = tokio::process::Command::new(program)
+        .args(args)
+        .env("INVOICER_STACK", &stack.state_file)
+        .status()
+        .await
+        .with_context(|| format!("running {program}"))?;
+    Ok(status)
+}

@@ -1,0 +1,109 @@
+//! Configuration read once from the environment the template gives each function.
+//!
+//! Every setting is optional here because each function receives only what it uses (least
+//! privilege reaches the environment too); a function asks for what it needs and gets a clear
+//! error naming the missing variable at start-up instead of a surprise at the first request.
+
+use std::collections::HashMap;
+
+/// The environment variables the template sets, by name.
+pub mod vars {
+    pub const TABLE_NAME: &str = "TABLE_NAME";
+    pub const SUBMISSIONS_QUEUE_URL: &str = "SUBMISSIONS_QUEUE_URL";
+    pub const DEAD_LETTER_QUEUE_URL: &str = "DEAD_LETTER_QUEUE_URL";
+    pub const JWT_SECRET_ID: &str = "JWT_SECRET_ID";
+    pub const PROVIDER_SECRET_ID: &str = "PROVIDER_SECRET_ID";
+    pub const PROVIDER_BASE_URL: &str = "PROVIDER_BASE_URL";
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("the environment variable {0} is not set")]
+pub struct MissingSetting(pub &'static str);
+
+/// The settings of one function.
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    values: HashMap<&'static str, String>,
+}
+
+const ALL: [&str; 6] = [
+    vars::TABLE_NAME,
+    vars::SUBMISSIONS_QUEUE_URL,
+    vars::DEAD_LETTER_QUEUE_URL,
+    vars::JWT_SECRET_ID,
+    vars::PROVIDER_SECRET_ID,
+    vars::PROVIDER_BASE_URL,
+];
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Self {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests can build the configuration a template gives.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let values = ALL
+            .iter()
+            .filter_map(|name| {
+                let value = lookup(name)?;
+                (!value.trim().is_empty()).then_some((*name, value))
+            })
+            .collect();
+        Self { values }
+    }
+
+    fn get(&self, name: &'static str) -> Result<&str, MissingSetting> {
+        self.values
+            .get(name)
+            .map(String::as_str)
+            .ok_or(MissingSetting(name))
+    }
+
+    pub fn table_name(&self) -> Result<&str, MissingSetting> {
+        self.get(vars::TABLE_NAME)
+    }
+
+    pub fn submissions_queue_url(&self) -> Result<&str, MissingSetting> {
+        self.get(vars::SUBMISSIONS_QUEUE_URL)
+    }
+
+    pub fn dead_letter_queue_url(&self) -> Result<&str, MissingSetting> {
+        self.get(vars::DEAD_LETTER_QUEUE_URL)
+    }
+
+    pub fn jwt_secret_id(&self) -> Result<&str, MissingSetting> {
+        self.get(vars::JWT_SECRET_ID)
+    }
+
+    pub fn provider_secret_id(&self) -> Result<&str, MissingSetting> {
+        self.get(vars::PROVIDER_SECRET_ID)
+    }
+
+    pub fn provider_base_url(&self) -> Result<&str, MissingSetting> {
+        self.get(vars::PROVIDER_BASE_URL)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_or_blank_setting_is_named_in_the_error() {
+        let config = Config::from_lookup(|name| match name {
+            vars::TABLE_NAME => Some("invoicer".to_owned()),
+            vars::SUBMISSIONS_QUEUE_URL => Some("  ".to_owned()),
+            _ => None,
+        });
+        assert_eq!(config.table_name(), Ok("invoicer"));
+        assert_eq!(
+            config.submissions_queue_url(),
+            Err(MissingSetting("SUBMISSIONS_QUEUE_URL"))
+        );
+        assert_eq!(
+            config.jwt_secret_id().map_err(|e| e.to_string()),
+            Err("the environment variable JWT_SECRET_ID is not set".to_owned())
+        );
+    }
+}

@@ -1,0 +1,78 @@
+//! The HTTP glue every API function uses: the error type, request parsing, JSON responses, and
+//! [`dispatch`], which turns a handler's `Result` into the response API Gateway returns.
+
+mod error;
+mod request;
+mod response;
+pub mod route;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+
+use futures_util::FutureExt;
+use lambda_http::http::HeaderValue;
+use tracing::Instrument;
+
+pub use error::{ApiError, ErrorBody, ErrorDetail};
+pub use lambda_http::{Body, Request, Response};
+pub use request::{Query, body_bytes, header, path_param, read_json, request_id};
+pub use response::{empty, json};
+
+/// What a handler returns.
+pub type HandlerResult = Result<Response<Body>, ApiError>;
+
+/// Runs `handler` for one request and turns its outcome into the response: errors become the
+/// API's error body, a panic becomes an opaque 500 (the container lives on), and every response
+/// carries `x-request-id`. The Lambda bootstrap and the tests both go through here.
+pub async fn dispatch<F, Fut>(request: Request, handler: F) -> Response<Body>
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = HandlerResult>,
+{
+    let request_id = request_id(&request);
+    let span = tracing::info_span!(
+        "http",
+        request_id = %request_id,
+        method = %request.method(),
+        path = %request.uri().path(),
+    );
+    let outcome = AssertUnwindSafe(handler(request).instrument(span.clone()))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| Err(ApiError::Internal(anyhow::anyhow!("the handler panicked"))));
+    let _entered = span.enter();
+    let mut response = match outcome {
+        Ok(response) => response,
+        Err(error) => {
+            if error.status().is_server_error() {
+                tracing::error!(
+                    error = format!("{error:#?}"),
+                    code = error.code(),
+                    "request failed"
+                );
+            } else {
+                tracing::info!(code = error.code(), message = %error, "request refused");
+            }
+            response::error(&error, &request_id)
+        }
+    };
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    tracing::info!(status = response.status().as_u16(), "request served");
+    response
+}
+
+/// Serves `handler` on the Lambda runtime: the body of every HTTP function's `main`.
+pub async fn run<F, Fut>(handler: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(Request) -> Fut + Sync,
+    Fut: Future<Output = HandlerResult> + Send,
+{
+    let handler = &handler;
+    lambda_http::run(lambda_http::service_fn(move |request: Request| async move {
+        Ok::<_, Infallible>(dispatch(request, handler).await)
+    }))
+    .await
+}

@@ -1,0 +1,18 @@
+//! The black-box integration suite: one test binary that drives the local stack as clients,
+//! queues and operators would. `make test` starts the stack and points `INVOICER_STACK` at it;
+//! with `make dev` running, `cargo test -p integration-tests` attaches to that stack instead.
+//!
+//! Tests share one stack and run in parallel, so each works on its own data.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a failing test should fail loudly"
+)]
+
+mod emulator;
+mod events;
+mod health;
+mod provisioning;
+mod routing;
+mod support;
