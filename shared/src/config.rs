@@ -5,6 +5,7 @@
 //! error naming the missing variable at start-up instead of a surprise at the first request.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 /// The environment variables the template sets, by name.
 pub mod vars {
@@ -12,6 +13,7 @@ pub mod vars {
     pub const SUBMISSIONS_QUEUE_URL: &str = "SUBMISSIONS_QUEUE_URL";
     pub const DEAD_LETTER_QUEUE_URL: &str = "DEAD_LETTER_QUEUE_URL";
     pub const JWT_SECRET_ID: &str = "JWT_SECRET_ID";
+    pub const KEY_RING_CACHE_SECONDS: &str = "KEY_RING_CACHE_SECONDS";
     pub const PROVIDER_SECRET_ID: &str = "PROVIDER_SECRET_ID";
     pub const PROVIDER_BASE_URL: &str = "PROVIDER_BASE_URL";
 }
@@ -20,17 +22,21 @@ pub mod vars {
 #[error("the environment variable {0} is not set")]
 pub struct MissingSetting(pub &'static str);
 
+/// How long a container keeps the JWT key ring before reading it again, unless configured.
+const DEFAULT_KEY_RING_CACHE: Duration = Duration::from_secs(300);
+
 /// The settings of one function.
 #[derive(Clone, Debug, Default)]
 pub struct Config {
     values: HashMap<&'static str, String>,
 }
 
-const ALL: [&str; 6] = [
+const ALL: [&str; 7] = [
     vars::TABLE_NAME,
     vars::SUBMISSIONS_QUEUE_URL,
     vars::DEAD_LETTER_QUEUE_URL,
     vars::JWT_SECRET_ID,
+    vars::KEY_RING_CACHE_SECONDS,
     vars::PROVIDER_SECRET_ID,
     vars::PROVIDER_BASE_URL,
 ];
@@ -76,6 +82,14 @@ impl Config {
         self.get(vars::JWT_SECRET_ID)
     }
 
+    /// How long the JWT key ring is cached: `KEY_RING_CACHE_SECONDS`, else five minutes.
+    pub fn key_ring_cache(&self) -> Duration {
+        self.get(vars::KEY_RING_CACHE_SECONDS)
+            .ok()
+            .and_then(|seconds| seconds.parse().ok())
+            .map_or(DEFAULT_KEY_RING_CACHE, Duration::from_secs)
+    }
+
     pub fn provider_secret_id(&self) -> Result<&str, MissingSetting> {
         self.get(vars::PROVIDER_SECRET_ID)
     }
@@ -105,5 +119,9 @@ mod tests {
             config.jwt_secret_id().map_err(|e| e.to_string()),
             Err("the environment variable JWT_SECRET_ID is not set".to_owned())
         );
+        assert_eq!(config.key_ring_cache(), Duration::from_secs(300));
+        let short =
+            Config::from_lookup(|name| (name == vars::KEY_RING_CACHE_SECONDS).then(|| "2".to_owned()));
+        assert_eq!(short.key_ring_cache(), Duration::from_secs(2));
     }
 }

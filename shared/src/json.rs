@@ -151,6 +151,24 @@ impl<'a> Object<'a> {
         as_str(value, &self.path_of(key), problems)
     }
 
+    /// A required string field turned into a domain value by `parse`; its error is reported at
+    /// the field's path.
+    pub fn parsed<T, E: std::fmt::Display>(
+        &mut self,
+        key: &'static str,
+        problems: &mut Problems,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Option<T> {
+        let text = self.required_str(key, problems)?;
+        match parse(text) {
+            Ok(value) => Some(value),
+            Err(error) => {
+                problems.add(self.path_of(key), error.to_string());
+                None
+            }
+        }
+    }
+
     /// Reports every field that was never asked for.
     pub fn finish(self, problems: &mut Problems) {
         for key in self.members.keys() {

@@ -4,9 +4,20 @@
 //! Functions stay thin: their `main.rs` builds clients once through [`aws`] and [`config`], and
 //! their handlers speak [`http`]'s types so that errors look the same on every route.
 
+pub mod auth;
 pub mod aws;
+pub mod bootstrap;
+pub mod clock;
 pub mod config;
+pub mod domain;
 pub mod http;
+pub mod ids;
 pub mod json;
+pub mod pagination;
+pub mod services;
+pub mod store;
 pub mod telemetry;
 pub mod validation;
+
+/// Re-exported so that functions wrap passwords and keys in the same types `shared` takes.
+pub use secrecy;

@@ -1,10 +1,9 @@
 //! `GET /v1/health`, shallow and deep, over HTTP through the stack.
 
-use std::collections::BTreeMap;
-
 use serde_json::Value;
 
-use crate::support::{api, http, runtime, stack};
+use crate::support::runtime::{LoneFunction, environment_of};
+use crate::support::{api, http, stack};
 
 #[tokio::test]
 async fn health_answers_ok_with_the_version() {
@@ -46,21 +45,11 @@ async fn deep_health_answers_503_naming_each_dependency_that_is_down() {
         .local_addr()
         .unwrap()
         .port();
-    let mut environment: BTreeMap<String, String> = stack().function("health").unwrap().environment.clone();
-    environment.extend([
-        (
-            "AWS_ENDPOINT_URL".to_owned(),
-            format!("http://127.0.0.1:{closed_port}"),
-        ),
-        ("AWS_REGION".to_owned(), stack().region.clone()),
-        ("AWS_ACCESS_KEY_ID".to_owned(), "local".to_owned()),
-        ("AWS_SECRET_ACCESS_KEY".to_owned(), "local".to_owned()),
-    ]);
+    let environment = environment_of("health", &format!("http://127.0.0.1:{closed_port}"));
+    let health = LoneFunction::start(&stack().bin_dir.join("health"), &environment).await;
     let event: Value = serde_json::from_str(include_str!("../../events/health/deep.json")).unwrap();
 
-    let answer = runtime::invoke_once(&stack().bin_dir.join("health"), &environment, event)
-        .await
-        .unwrap();
+    let answer = health.invoke(event).await.unwrap();
 
     assert_eq!(answer["statusCode"], 503);
     assert_eq!(answer["headers"]["retry-after"], "5");

@@ -10,9 +10,13 @@
     reason = "a failing test should fail loudly"
 )]
 
+mod auth;
 mod emulator;
 mod events;
 mod health;
+mod logs;
 mod provisioning;
+mod roles;
+mod rotation;
 mod routing;
 mod support;

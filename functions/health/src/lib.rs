@@ -6,7 +6,8 @@ use std::time::Duration;
 use lambda_http::http::StatusCode;
 use serde_json::json;
 use shared::aws::SdkConfig;
-use shared::config::{Config, MissingSetting};
+use shared::bootstrap::State;
+use shared::config::Config;
 use shared::http::{ApiError, HandlerResult, Query, Request};
 use shared::validation::FieldError;
 
@@ -23,8 +24,8 @@ pub struct AppState {
     queue_url: String,
 }
 
-impl AppState {
-    pub fn new(sdk: &SdkConfig, config: &Config) -> Result<Self, MissingSetting> {
+impl State for AppState {
+    fn build(sdk: &SdkConfig, config: &Config) -> anyhow::Result<Self> {
         Ok(Self {
             dynamodb: aws_sdk_dynamodb::Client::new(sdk),
             sqs: aws_sdk_sqs::Client::new(sdk),

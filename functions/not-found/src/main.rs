@@ -1,8 +1,5 @@
-//! The Lambda bootstrap of the `$default` route.
+//! The Lambda bootstrap of the $default route.
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    shared::telemetry::init();
-    let routes = not_found::routes();
-    shared::http::run(|request| not_found::handle(&routes, request)).await
+fn main() -> Result<(), lambda_http::Error> {
+    shared::bootstrap::serve(not_found::handle)
 }

@@ -36,6 +36,8 @@ where
         request_id = %request_id,
         method = %request.method(),
         path = %request.uri().path(),
+        org_id = tracing::field::Empty,
+        user_id = tracing::field::Empty,
     );
     let outcome = AssertUnwindSafe(handler(request).instrument(span.clone()))
         .catch_unwind()

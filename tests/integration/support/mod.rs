@@ -1,7 +1,9 @@
 //! What every test needs: the stack under test, HTTP access to it, the emulator's SDK
 //! configuration, and each function's configuration as the template gives it.
 
+pub mod accounts;
 pub mod runtime;
+pub mod tokens;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

@@ -1,83 +1,104 @@
-//! A one-shot Lambda Runtime API: starts a function's binary by itself, hands it one event and
-//! returns its answer. For cases the shared stack must not be bent into, such as a function
-//! pointed at a dependency that is down.
+//! A Lambda Runtime API of our own, for one function process started by a test: to run a
+//! function against a dependency that is down, or with its own key ring, without bending the
+//! shared stack.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::extract::State;
+use axum::extract::{Path as UrlPath, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use serde_json::Value;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
+
+type Answer = Result<Value, String>;
 
 struct Runtime {
-    event: Mutex<Option<Value>>,
-    answers: mpsc::UnboundedSender<Result<Value, String>>,
+    invocations: tokio::sync::Mutex<mpsc::UnboundedReceiver<(Value, oneshot::Sender<Answer>)>>,
+    waiting: Mutex<HashMap<String, oneshot::Sender<Answer>>>,
 }
 
-/// Runs `binary` with `environment` (plus the Runtime API's address), invokes it once with
-/// `event`, and answers what it returned (`Err` with the error it reported).
-pub async fn invoke_once(
-    binary: &Path,
-    environment: &BTreeMap<String, String>,
-    event: Value,
-) -> Result<Value, String> {
-    let (answers, mut answer) = mpsc::unbounded_channel();
-    let runtime = Arc::new(Runtime {
-        event: Mutex::new(Some(event)),
-        answers,
-    });
-    let app = axum::Router::new()
-        .route("/2018-06-01/runtime/invocation/next", get(next))
-        .route("/2018-06-01/runtime/invocation/{id}/response", post(respond))
-        .route("/2018-06-01/runtime/invocation/{id}/error", post(fail))
-        .route("/2018-06-01/runtime/init/error", post(fail))
-        .with_state(runtime);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
-    let mut child = tokio::process::Command::new(binary)
-        .env_clear()
-        .envs(environment)
-        .env("AWS_LAMBDA_RUNTIME_API", format!("http://{address}"))
-        .env("AWS_LAMBDA_FUNCTION_NAME", "one-shot")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let outcome = tokio::time::timeout(Duration::from_secs(60), answer.recv())
-        .await
-        .map_err(|_| "the function did not answer within 60 s".to_owned())
-        .and_then(|answer| answer.ok_or_else(|| "the runtime stopped".to_owned()))
-        .and_then(|answer| answer);
-    let _ = child.kill().await;
-    server.abort();
-    outcome
+/// One function process on its own Runtime API.
+pub struct LoneFunction {
+    invocations: mpsc::UnboundedSender<(Value, oneshot::Sender<Answer>)>,
+    _process: tokio::process::Child,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl LoneFunction {
+    /// Starts `binary` with exactly `environment` (plus the Runtime API's variables).
+    pub async fn start(binary: &Path, environment: &BTreeMap<String, String>) -> Self {
+        let (invocations, receiver) = mpsc::unbounded_channel();
+        let runtime = Arc::new(Runtime {
+            invocations: tokio::sync::Mutex::new(receiver),
+            waiting: Mutex::new(HashMap::new()),
+        });
+        let app = axum::Router::new()
+            .route("/2018-06-01/runtime/invocation/next", get(next))
+            .route("/2018-06-01/runtime/invocation/{id}/response", post(respond))
+            .route("/2018-06-01/runtime/invocation/{id}/error", post(fail))
+            .with_state(runtime);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        let process = tokio::process::Command::new(binary)
+            .env_clear()
+            .envs(environment)
+            .env("AWS_LAMBDA_RUNTIME_API", format!("http://{address}"))
+            .env("AWS_LAMBDA_FUNCTION_NAME", "lone")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        Self {
+            invocations,
+            _process: process,
+            server,
+        }
+    }
+
+    /// Invokes the function with `event`; `Err` carries the error it reported.
+    pub async fn invoke(&self, event: Value) -> Answer {
+        let (answer, receiver) = oneshot::channel();
+        self.invocations
+            .send((event, answer))
+            .map_err(|_| "the runtime stopped".to_owned())?;
+        tokio::time::timeout(Duration::from_secs(60), receiver)
+            .await
+            .map_err(|_| "the function did not answer within 60 s".to_owned())?
+            .map_err(|_| "the runtime stopped".to_owned())?
+    }
+}
+
+impl Drop for LoneFunction {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
 }
 
 async fn next(State(runtime): State<Arc<Runtime>>) -> (HeaderMap, axum::Json<Value>) {
-    let event = runtime.event.lock().unwrap().take();
-    let Some(event) = event else {
-        // One event only: later polls wait until the process is stopped.
+    let Some((event, answer)) = runtime.invocations.lock().await.recv().await else {
         return std::future::pending().await;
     };
+    let id = ulid::Ulid::generate().to_string();
+    runtime.waiting.lock().unwrap().insert(id.clone(), answer);
     let deadline = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + Duration::from_secs(30);
     let mut headers = HeaderMap::new();
-    headers.insert(
-        "lambda-runtime-aws-request-id",
-        "one-shot-request".parse().unwrap(),
-    );
+    headers.insert("lambda-runtime-aws-request-id", id.parse().unwrap());
     headers.insert(
         "lambda-runtime-deadline-ms",
         deadline.as_millis().to_string().parse().unwrap(),
     );
     headers.insert(
         "lambda-runtime-invoked-function-arn",
-        "arn:aws:lambda:us-east-1:000000000000:function:one-shot"
+        "arn:aws:lambda:us-east-1:000000000000:function:lone"
             .parse()
             .unwrap(),
     );
@@ -90,15 +111,39 @@ async fn next(State(runtime): State<Arc<Runtime>>) -> (HeaderMap, axum::Json<Val
     (headers, axum::Json(event))
 }
 
-async fn respond(State(runtime): State<Arc<Runtime>>, body: axum::body::Bytes) -> axum::http::StatusCode {
-    let answer = serde_json::from_slice(&body).map_err(|e| format!("the answer is not JSON: {e}"));
-    let _ = runtime.answers.send(answer);
+fn complete(runtime: &Runtime, id: &str, answer: Answer) -> axum::http::StatusCode {
+    if let Some(waiting) = runtime.waiting.lock().unwrap().remove(id) {
+        let _ = waiting.send(answer);
+    }
     axum::http::StatusCode::ACCEPTED
 }
 
-async fn fail(State(runtime): State<Arc<Runtime>>, body: axum::body::Bytes) -> axum::http::StatusCode {
-    let _ = runtime
-        .answers
-        .send(Err(String::from_utf8_lossy(&body).into_owned()));
-    axum::http::StatusCode::ACCEPTED
+async fn respond(
+    State(runtime): State<Arc<Runtime>>,
+    UrlPath(id): UrlPath<String>,
+    body: axum::body::Bytes,
+) -> axum::http::StatusCode {
+    let answer = serde_json::from_slice(&body).map_err(|e| format!("the answer is not JSON: {e}"));
+    complete(&runtime, &id, answer)
+}
+
+async fn fail(
+    State(runtime): State<Arc<Runtime>>,
+    UrlPath(id): UrlPath<String>,
+    body: axum::body::Bytes,
+) -> axum::http::StatusCode {
+    complete(&runtime, &id, Err(String::from_utf8_lossy(&body).into_owned()))
+}
+
+/// The environment the stack gives `function`, pointed at `endpoint` for AWS.
+pub fn environment_of(function: &str, endpoint: &str) -> BTreeMap<String, String> {
+    let stack = super::stack();
+    let mut environment = stack.function(function).unwrap().environment.clone();
+    environment.extend([
+        ("AWS_ENDPOINT_URL".to_owned(), endpoint.to_owned()),
+        ("AWS_REGION".to_owned(), stack.region.clone()),
+        ("AWS_ACCESS_KEY_ID".to_owned(), "local".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY".to_owned(), "local".to_owned()),
+    ]);
+    environment
 }

@@ -1,0 +1,39 @@
+//! Time as the service writes it: RFC 3339 UTC in JSON, epoch seconds in the table's TTL.
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// The current time, UTC.
+pub fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+/// `2026-11-22T07:03:04.123Z`: UTC, to the millisecond.
+pub fn rfc3339(at: OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    let at = at.replace_millisecond(at.millisecond()).unwrap_or(at);
+    // Formatting a UTC time as RFC 3339 only fails for years outside 0..=9999.
+    at.format(&Rfc3339)
+        .unwrap_or_else(|_| at.unix_timestamp().to_string())
+}
+
+/// Parses what [`rfc3339`] wrote.
+pub fn parse_rfc3339(text: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(text, &Rfc3339).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_round_trip_through_rfc3339() {
+        let at = OffsetDateTime::from_unix_timestamp(1_795_331_080).unwrap();
+        let text = rfc3339(at);
+        assert_eq!(text, "2026-11-22T07:04:40Z");
+        assert_eq!(parse_rfc3339(&text), Some(at));
+        let precise = at + time::Duration::nanoseconds(123_456_789);
+        assert_eq!(rfc3339(precise), "2026-11-22T07:04:40.123Z");
+        assert_eq!(parse_rfc3339("yesterday"), None);
+    }
+}

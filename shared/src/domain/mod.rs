@@ -1,0 +1,6 @@
+//! Domain types that cannot hold invalid values: each is built by a `parse` that says what is
+//! wrong, and after that nothing re-checks it.
+
+pub mod email;
+pub mod nit;
+pub mod text;

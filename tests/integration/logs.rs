@@ -1,0 +1,68 @@
+//! Secrets never reach a log: after a whole auth run, the functions' logs hold no password, no
+//! token and no key.
+
+use serde_json::json;
+
+use crate::support::accounts::{login, signup};
+use crate::support::tokens::active_key;
+use crate::support::{api, http, stack};
+
+#[tokio::test]
+async fn no_password_token_or_key_appears_in_any_log() {
+    let account = signup().await;
+    let tokens: serde_json::Value = login(&account.email, &account.password)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let _ = login(&account.email, "a wrong password that is secret too").await;
+    let rotated: serde_json::Value = http()
+        .post(api("/v1/auth/refresh"))
+        .json(&json!({"refresh_token": refresh}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let _ = http()
+        .get(api("/v1/users/me"))
+        .header("authorization", account.bearer())
+        .send()
+        .await
+        .unwrap();
+    let _ = http()
+        .post(api("/v1/auth/logout"))
+        .json(&json!({"refresh_token": rotated["refresh_token"]}))
+        .send()
+        .await
+        .unwrap();
+    let (_, key) = active_key().await;
+
+    let secrets = [
+        account.password.clone(),
+        "a wrong password that is secret too".to_owned(),
+        account.access.clone(),
+        account.refresh.clone(),
+        refresh.to_owned(),
+        rotated["access_token"].as_str().unwrap().to_owned(),
+        String::from_utf8(key).unwrap(),
+    ];
+    let mut logs = String::new();
+    for function in &stack().functions {
+        let log = stack().logs_dir.join(format!("{}.log", function.name));
+        logs.push_str(&std::fs::read_to_string(log).unwrap_or_default());
+    }
+    assert!(
+        logs.contains(&account.org_id),
+        "the run was logged (its organization id is there)"
+    );
+    for secret in secrets {
+        assert!(
+            !logs.contains(&secret),
+            "a secret reached the logs: {}…",
+            &secret[..8]
+        );
+    }
+}

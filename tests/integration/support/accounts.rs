@@ -1,0 +1,108 @@
+//! Organizations and users made through the API, each test its own.
+
+use serde_json::{Value, json};
+use shared::domain::nit::check_digit;
+
+use super::{api, http, unique};
+
+/// A signed-in user.
+#[derive(Clone, Debug)]
+pub struct Account {
+    pub email: String,
+    pub password: String,
+    pub org_id: String,
+    pub user_id: String,
+    pub role: String,
+    pub access: String,
+    pub refresh: String,
+}
+
+impl Account {
+    pub fn bearer(&self) -> String {
+        format!("Bearer {}", self.access)
+    }
+}
+
+/// A valid NIT and its check digit, different each call.
+pub fn nit() -> (String, String) {
+    let number = format!("9{:08}", ulid::Ulid::generate().random() % 100_000_000);
+    let dv = check_digit(&number).unwrap().to_string();
+    (number, dv)
+}
+
+/// A fresh email address.
+pub fn email(name: &str) -> String {
+    format!("{}@example.co", unique(name))
+}
+
+/// Signs a new organization up; its owner is signed in.
+pub async fn signup() -> Account {
+    let (nit, dv) = nit();
+    let email = email("owner");
+    let password = "correct horse battery staple".to_owned();
+    let response = http()
+        .post(api("/v1/auth/signup"))
+        .json(&json!({
+            "organization": {"name": "Ferretería El Tornillo SAS", "nit": nit, "dv": dv},
+            "email": email, "password": password, "full_name": "Ana María Gómez"
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        201,
+        "signup failed: {}",
+        response.text().await.unwrap()
+    );
+    let body: Value = response.json().await.unwrap();
+    Account {
+        email,
+        password,
+        org_id: body["organization"]["id"].as_str().unwrap().to_owned(),
+        user_id: body["user"]["id"].as_str().unwrap().to_owned(),
+        role: "owner".to_owned(),
+        access: body["tokens"]["access_token"].as_str().unwrap().to_owned(),
+        refresh: body["tokens"]["refresh_token"].as_str().unwrap().to_owned(),
+    }
+}
+
+/// Logs in; answers the response.
+pub async fn login(email: &str, password: &str) -> reqwest::Response {
+    http()
+        .post(api("/v1/auth/login"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A user of `owner`'s organization with `role`, created by `owner` and signed in.
+pub async fn member(owner: &Account, role: &str) -> Account {
+    let email = email(role);
+    let password = format!("{role} password 123");
+    let response = http()
+        .post(api("/v1/users"))
+        .header("authorization", owner.bearer())
+        .json(&json!({"email": email, "full_name": "Luis Pérez", "role": role, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        201,
+        "creating a {role}: {}",
+        response.text().await.unwrap()
+    );
+    let user: Value = response.json().await.unwrap();
+    let tokens: Value = login(&email, &password).await.json().await.unwrap();
+    Account {
+        email,
+        password,
+        org_id: owner.org_id.clone(),
+        user_id: user["id"].as_str().unwrap().to_owned(),
+        role: role.to_owned(),
+        access: tokens["access_token"].as_str().unwrap().to_owned(),
+        refresh: tokens["refresh_token"].as_str().unwrap().to_owned(),
+    }
+}
