@@ -14,6 +14,7 @@ pub mod vars {
     pub const DEAD_LETTER_QUEUE_URL: &str = "DEAD_LETTER_QUEUE_URL";
     pub const JWT_SECRET_ID: &str = "JWT_SECRET_ID";
     pub const KEY_RING_CACHE_SECONDS: &str = "KEY_RING_CACHE_SECONDS";
+    pub const RECOVER_AFTER_SECONDS: &str = "RECOVER_AFTER_SECONDS";
     pub const PROVIDER_SECRET_ID: &str = "PROVIDER_SECRET_ID";
     pub const PROVIDER_BASE_URL: &str = "PROVIDER_BASE_URL";
 }
@@ -24,6 +25,8 @@ pub struct MissingSetting(pub &'static str);
 
 /// How long a container keeps the JWT key ring before reading it again, unless configured.
 const DEFAULT_KEY_RING_CACHE: Duration = Duration::from_secs(300);
+/// How long an invoice may wait for submission before the reconciler queues it again.
+const DEFAULT_RECOVER_AFTER: Duration = Duration::from_secs(300);
 
 /// The settings of one function.
 #[derive(Clone, Debug, Default)]
@@ -31,12 +34,13 @@ pub struct Config {
     values: HashMap<&'static str, String>,
 }
 
-const ALL: [&str; 7] = [
+const ALL: [&str; 8] = [
     vars::TABLE_NAME,
     vars::SUBMISSIONS_QUEUE_URL,
     vars::DEAD_LETTER_QUEUE_URL,
     vars::JWT_SECRET_ID,
     vars::KEY_RING_CACHE_SECONDS,
+    vars::RECOVER_AFTER_SECONDS,
     vars::PROVIDER_SECRET_ID,
     vars::PROVIDER_BASE_URL,
 ];
@@ -88,6 +92,15 @@ impl Config {
             .ok()
             .and_then(|seconds| seconds.parse().ok())
             .map_or(DEFAULT_KEY_RING_CACHE, Duration::from_secs)
+    }
+
+    /// How long an invoice may wait before the recovery path queues it again:
+    /// `RECOVER_AFTER_SECONDS`, else five minutes.
+    pub fn recover_after(&self) -> Duration {
+        self.get(vars::RECOVER_AFTER_SECONDS)
+            .ok()
+            .and_then(|seconds| seconds.parse().ok())
+            .map_or(DEFAULT_RECOVER_AFTER, Duration::from_secs)
     }
 
     pub fn provider_secret_id(&self) -> Result<&str, MissingSetting> {

@@ -2,21 +2,34 @@
 //! (whose key ring is read lazily, on the first request that needs it).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::auth::{KeyRing, Tokens};
 use crate::aws::SdkConfig;
 use crate::bootstrap::State;
 use crate::config::Config;
+use crate::queue::Queue;
 use crate::store::Store;
 
 pub struct Services {
     pub store: Store,
     pub tokens: Tokens,
+    /// The submissions queue, for the functions the template gives its URL.
+    queue: Option<Queue>,
+    /// How long an invoice may wait before the recovery path queues it again.
+    pub recover_after: Duration,
 }
 
 impl Services {
     pub fn keyring(&self) -> &KeyRing {
         self.tokens.keyring()
+    }
+
+    /// The submissions queue; an error when this function was not given one.
+    pub fn queue(&self) -> anyhow::Result<&Queue> {
+        self.queue
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("this function has no SUBMISSIONS_QUEUE_URL"))
     }
 }
 
@@ -30,6 +43,11 @@ impl State for Services {
         Ok(Self {
             store: Store::new(sdk, config.table_name()?),
             tokens: Tokens::new(Arc::new(keyring)),
+            queue: config
+                .submissions_queue_url()
+                .ok()
+                .map(|url| Queue::new(sdk, url)),
+            recover_after: config.recover_after(),
         })
     }
 }

@@ -6,55 +6,64 @@
 //! `${REFRESH_TOKEN}`, `${EMAIL}`, `${PASSWORD}`, `${UNIQUE}`), filled with a new account's
 //! for each feeding.
 
-use std::path::PathBuf;
-
 use lambda_http::{Body, Response};
 use serde_json::Value;
 use shared::bootstrap::State;
 use shared::http::dispatch;
 use shared::services::Services;
 
-use crate::support::accounts::signup;
-use crate::support::{emulator_sdk, function_config, http, stack, unique};
+use crate::support::events::{event, events_dir};
+use crate::support::{emulator_sdk, function_config, http, stack};
 
-/// Each event file and the status its function answers.
-const EVENTS: &[(&str, &str, u16)] = &[
-    ("health", "shallow.json", 200),
-    ("health", "deep.json", 200),
-    ("health", "unknown-parameter.json", 400),
-    ("not-found", "unknown-path.json", 404),
-    ("not-found", "other-method.json", 405),
-    ("auth-signup", "signup.json", 201),
-    ("auth-signup", "invalid.json", 422),
-    ("auth-login", "login.json", 200),
-    ("auth-login", "wrong-password.json", 401),
-    ("auth-refresh", "refresh.json", 200),
-    ("auth-logout", "logout.json", 204),
-    ("users-me", "me.json", 200),
-    ("users-me", "no-token.json", 401),
-    ("users-create", "create-issuer.json", 201),
-    ("users-list", "first-page.json", 200),
+/// What a function answers to an event: an HTTP status, or (for queue and schedule functions)
+/// a JSON answer with this field.
+#[derive(Clone, Copy, Debug)]
+enum Expect {
+    Status(u16),
+    Field(&'static str),
+}
+use Expect::{Field, Status};
+
+/// Each event file and what its function answers.
+const EVENTS: &[(&str, &str, Expect)] = &[
+    ("health", "shallow.json", Status(200)),
+    ("health", "deep.json", Status(200)),
+    ("health", "unknown-parameter.json", Status(400)),
+    ("not-found", "unknown-path.json", Status(404)),
+    ("not-found", "other-method.json", Status(405)),
+    ("auth-signup", "signup.json", Status(201)),
+    ("auth-signup", "invalid.json", Status(422)),
+    ("auth-login", "login.json", Status(200)),
+    ("auth-login", "wrong-password.json", Status(401)),
+    ("auth-refresh", "refresh.json", Status(200)),
+    ("auth-logout", "logout.json", Status(204)),
+    ("users-me", "me.json", Status(200)),
+    ("users-me", "no-token.json", Status(401)),
+    ("users-create", "create-issuer.json", Status(201)),
+    ("users-list", "first-page.json", Status(200)),
+    ("invoices-create", "create.json", Status(202)),
+    ("invoices-create", "invalid.json", Status(422)),
+    ("invoices-get", "get.json", Status(200)),
+    ("invoices-get", "missing.json", Status(404)),
+    ("invoices-list", "first-page.json", Status(200)),
+    ("invoices-list", "queued.json", Status(200)),
+    ("invoices-retry", "not-failed.json", Status(409)),
+    ("reconciler", "scheduled.json", Field("requeued")),
 ];
 
-fn events_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events")
-}
-
-/// The event file with its placeholders filled for a new account.
-async fn read(function: &str, file: &str) -> String {
-    let text = std::fs::read_to_string(events_dir().join(function).join(file)).unwrap();
-    if !text.contains("${") {
-        return text;
+/// The answer of an event-driven function, in process.
+async fn handle_event_in_process(function: &str, services: &Services, event: &str) -> Value {
+    let event = lambda_runtime::LambdaEvent::new(
+        serde_json::from_str(event).unwrap(),
+        lambda_runtime::Context::default(),
+    );
+    match function {
+        "reconciler" => reconciler::handle(services, event).await.unwrap(),
+        other => panic!("no in-process handler for {other}: add it here"),
     }
-    let account = signup().await;
-    text.replace("${ACCESS_TOKEN}", &account.access)
-        .replace("${REFRESH_TOKEN}", &account.refresh)
-        .replace("${EMAIL}", &account.email)
-        .replace("${PASSWORD}", &account.password)
-        .replace("${UNIQUE}", &unique("evt"))
 }
 
-/// Calls the function's handler in this process, exactly as its `main.rs` wires it.
+/// Calls the function's HTTP handler in this process, exactly as its `main.rs` wires it.
 async fn handle_in_process(function: &str, event: &str) -> Response<Body> {
     let request = lambda_http::request::from_str(event).unwrap();
     let sdk = emulator_sdk().await;
@@ -77,6 +86,10 @@ async fn handle_in_process(function: &str, event: &str) -> Response<Body> {
         "users-me" => dispatch(request, |r| users_me::handle(s, r)).await,
         "users-create" => dispatch(request, |r| users_create::handle(s, r)).await,
         "users-list" => dispatch(request, |r| users_list::handle(s, r)).await,
+        "invoices-create" => dispatch(request, |r| invoices_create::handle(s, r)).await,
+        "invoices-get" => dispatch(request, |r| invoices_get::handle(s, r)).await,
+        "invoices-list" => dispatch(request, |r| invoices_list::handle(s, r)).await,
+        "invoices-retry" => dispatch(request, |r| invoices_retry::handle(s, r)).await,
         other => panic!("no in-process handler for {other}: add it here"),
     }
 }
@@ -110,18 +123,27 @@ async fn every_event_file_is_listed_and_belongs_to_a_function_of_the_template() 
 
 #[tokio::test]
 async fn every_event_file_is_answered_by_its_handler_in_process() {
-    for (function, file, status) in EVENTS {
-        let response = handle_in_process(function, &read(function, file).await).await;
-
-        assert_eq!(response.status().as_u16(), *status, "events/{function}/{file}");
-        let request_id = format!("evt-{}", file.trim_end_matches(".json"));
-        assert_eq!(response.headers()["x-request-id"], request_id.as_str());
-        if *status != 204 {
-            assert_eq!(
-                response.headers()["content-type"],
-                "application/json",
-                "events/{function}/{file}"
-            );
+    for (function, file, expect) in EVENTS {
+        let event = event(function, file).await;
+        match *expect {
+            Status(status) => {
+                let response = handle_in_process(function, &event).await;
+                assert_eq!(response.status().as_u16(), status, "events/{function}/{file}");
+                let request_id = format!("evt-{}", file.trim_end_matches(".json"));
+                assert_eq!(response.headers()["x-request-id"], request_id.as_str());
+                if status != 204 {
+                    assert_eq!(
+                        response.headers()["content-type"],
+                        "application/json",
+                        "events/{function}/{file}"
+                    );
+                }
+            }
+            Field(field) => {
+                let services = Services::build(&emulator_sdk().await, &function_config(function)).unwrap();
+                let answer = handle_event_in_process(function, &services, &event).await;
+                assert!(answer.get(field).is_some(), "events/{function}/{file}: {answer}");
+            }
         }
     }
 }
@@ -129,14 +151,14 @@ async fn every_event_file_is_answered_by_its_handler_in_process() {
 #[tokio::test]
 async fn every_event_file_is_answered_through_the_runtime_emulator() {
     let client = http();
-    for (function, file, status) in EVENTS {
+    for (function, file, expect) in EVENTS {
         let url = format!(
             "{}/2015-03-31/functions/{function}/invocations",
             stack().runtime_api_url
         );
         let answer: Value = client
             .post(url)
-            .body(read(function, file).await)
+            .body(event(function, file).await)
             .send()
             .await
             .unwrap()
@@ -144,13 +166,15 @@ async fn every_event_file_is_answered_through_the_runtime_emulator() {
             .await
             .unwrap();
 
-        assert_eq!(
-            answer["statusCode"], *status,
-            "events/{function}/{file}: {answer}"
-        );
-        if *status != 204 {
-            let body: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
-            assert!(body.is_object(), "events/{function}/{file}: the body is JSON");
+        match *expect {
+            Status(status) => {
+                assert_eq!(answer["statusCode"], status, "events/{function}/{file}: {answer}");
+                if status != 204 {
+                    let body: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
+                    assert!(body.is_object(), "events/{function}/{file}: the body is JSON");
+                }
+            }
+            Field(field) => assert!(answer.get(field).is_some(), "events/{function}/{file}: {answer}"),
         }
     }
 }

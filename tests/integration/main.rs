@@ -14,6 +14,7 @@ mod auth;
 mod emulator;
 mod events;
 mod health;
+mod invoices;
 mod logs;
 mod provisioning;
 mod roles;

@@ -2,5 +2,8 @@
 //! wrong, and after that nothing re-checks it.
 
 pub mod email;
+pub mod invoice;
+pub mod money;
 pub mod nit;
 pub mod text;
+pub mod totals;

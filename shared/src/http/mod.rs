@@ -38,6 +38,8 @@ where
         path = %request.uri().path(),
         org_id = tracing::field::Empty,
         user_id = tracing::field::Empty,
+        invoice_id = tracing::field::Empty,
+        batch_id = tracing::field::Empty,
     );
     let outcome = AssertUnwindSafe(handler(request).instrument(span.clone()))
         .catch_unwind()

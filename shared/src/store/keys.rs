@@ -28,3 +28,48 @@ pub fn login(email: &str) -> String {
 }
 
 pub const LOGIN: &str = "LOGIN";
+
+pub fn invoice(invoice_id: &str) -> String {
+    format!("INV#{invoice_id}")
+}
+
+pub const INVOICE_PREFIX: &str = "INV#";
+
+/// The uniqueness item of a reference code within an organization.
+pub fn reference(reference_code: &str) -> String {
+    format!("REF#{reference_code}")
+}
+
+/// An idempotency record: `scope` is a digest of the concrete path and the client's key.
+pub fn idempotency(scope: &str) -> String {
+    format!("IDEM#{scope}")
+}
+
+/// GSI1: an organization's invoices of one status.
+pub fn by_status(org_id: &str, status: &str) -> String {
+    format!("ORG#{org_id}#STATUS#{status}")
+}
+
+/// GSI2: a batch's invoices.
+pub fn by_batch(org_id: &str, batch_id: &str) -> String {
+    format!("ORG#{org_id}#BATCH#{batch_id}")
+}
+
+/// How many partitions the recovery index (GSI3) spreads over.
+pub const RECOVERY_SHARDS: u32 = 8;
+
+/// GSI3's partition of an invoice: its shard, from the random last character of its id.
+pub fn recovery_shard(invoice_id: &str) -> String {
+    let last = invoice_id.bytes().last().map_or(0, u32::from);
+    recovery_partition(last % RECOVERY_SHARDS)
+}
+
+pub fn recovery_partition(shard: u32) -> String {
+    format!("RECOVER#{shard}")
+}
+
+/// GSI3's sort key: when the invoice is due for recovery (epoch milliseconds, zero-padded so
+/// that text order is time order), then which invoice.
+pub fn recovery_due(due_ms: i64, org_id: &str, invoice_id: &str) -> String {
+    format!("{due_ms:015}#{org_id}#{invoice_id}")
+}

@@ -2,6 +2,8 @@
 //! per use case, each a fixed number of round trips. Items convert to and from records with
 //! `serde_dynamo` in one place ([`item`], [`record`]).
 
+mod idempotency;
+mod invoices;
 pub mod keys;
 mod lockout;
 mod sessions;
@@ -16,6 +18,8 @@ use serde::de::DeserializeOwned;
 
 use crate::aws::SdkConfig;
 
+pub use idempotency::{IdempotencyRecord, Replay};
+pub use invoices::{CreateInvoiceError, InvoiceFilter, RecoveryEntry, RetryError};
 pub use lockout::LoginAttempts;
 pub use sessions::Session;
 pub use users::{Credentials, EmailTaken, OrganizationRecord, UserRecord};

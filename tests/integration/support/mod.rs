@@ -2,6 +2,8 @@
 //! configuration, and each function's configuration as the template gives it.
 
 pub mod accounts;
+pub mod events;
+pub mod invoices;
 pub mod runtime;
 pub mod tokens;
 

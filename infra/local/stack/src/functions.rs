@@ -58,6 +58,7 @@ fn spec(
         routes: Vec::new(),
         default_route: false,
         queues: Vec::new(),
+        schedules: Vec::new(),
     };
     let events = properties
         .get("Events")
@@ -99,6 +100,11 @@ fn spec(
                         .transpose()?,
                     report_batch_item_failures,
                 });
+            }
+            "Schedule" => {
+                let expression = field("Schedule").context("a Schedule event needs Schedule")?;
+                crate::schedule::parse_rate(&expression)?;
+                spec.schedules.push((format!("{id}-{name}"), expression));
             }
             other => bail!("the {other} event {name} is not emulated by the local stack"),
         }

@@ -9,6 +9,7 @@ pub mod gateway;
 pub mod poller;
 pub mod processes;
 pub mod provision;
+pub mod schedule;
 pub mod stack;
 pub mod state;
 pub mod template;

@@ -199,6 +199,21 @@ impl Stack {
             }
         }
 
+        for function in &functions {
+            for (rule, expression) in &function.schedules {
+                let schedule = crate::schedule::Schedule {
+                    function: function.name.clone(),
+                    rule: rule.clone(),
+                    period: crate::schedule::parse_rate(expression)?,
+                    http: http.clone(),
+                    runtime_api_url: runtime_api_url.clone(),
+                    region: REGION.to_owned(),
+                    account_id: ACCOUNT_ID.to_owned(),
+                };
+                tasks.push(tokio::spawn(crate::schedule::run(schedule, shutdown_rx.clone())));
+            }
+        }
+
         let state = StackState {
             name: options.name.clone(),
             api_url,

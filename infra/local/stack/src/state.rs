@@ -94,6 +94,9 @@ pub struct FunctionSpec {
     /// Whether it is the HTTP API's `$default` route.
     pub default_route: bool,
     pub queues: Vec<QueueSource>,
+    /// `Schedule` events: (rule name, rate expression).
+    #[serde(default)]
+    pub schedules: Vec<(String, String)>,
 }
 
 /// An SQS event source of a function.

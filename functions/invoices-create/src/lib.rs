@@ -1,0 +1,74 @@
+//! `POST /v1/invoices`: validates an invoice, computes its totals, and stores it `queued` with
+//! its reference code's uniqueness item (and, with an `Idempotency-Key`, the record that replays
+//! this answer) in one transaction; then queues it for submission. Two round trips. If the
+//! message cannot be sent, the invoice stays `queued` and the reconciler queues it again.
+
+use lambda_http::http::StatusCode;
+use shared::auth::{Caller, Permission};
+use shared::clock;
+use shared::domain::invoice::InvoiceInput;
+use shared::http::{ApiError, HandlerResult, Request, read_json};
+use shared::idempotency::{IdempotencyKey, replay};
+use shared::invoices::Invoice;
+use shared::queue::InvoiceMessage;
+use shared::services::Services;
+use shared::store::{CreateInvoiceError, Replay};
+use shared::validation::Problems;
+
+/// 500 items of long names and codes stay well under this.
+const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+pub async fn handle(services: &Services, request: Request) -> HandlerResult {
+    let caller = Caller::authorize(&request, &services.tokens, Permission::Issue).await?;
+    let key = IdempotencyKey::of(&request)?;
+    let body = read_json(&request, MAX_BODY_BYTES)?;
+    let mut problems = Problems::new();
+    let input = InvoiceInput::parse(&body, "", &mut problems);
+    let input = problems
+        .finish(input)?
+        .ok_or_else(|| anyhow::anyhow!("an invoice failed to parse without a reason"))?;
+
+    let now = clock::now();
+    let invoice = Invoice::new(&caller.org_id, None, input, &clock::rfc3339(now));
+    tracing::Span::current().record("invoice_id", invoice.id.as_str());
+    let recover_at_ms = clock::epoch_ms(now + services.recover_after);
+    let record = key.as_ref().map(|key| {
+        let replay = Replay::Invoice {
+            invoice_id: invoice.id.clone(),
+            state: invoice.state.clone(),
+        };
+        key.record(StatusCode::ACCEPTED, replay, now.unix_timestamp())
+    });
+    match services
+        .store
+        .create_invoice(&invoice, recover_at_ms, record.as_ref())
+        .await
+    {
+        Ok(()) => {}
+        Err(CreateInvoiceError::IdempotencyKeyUsed) => {
+            let key = key.ok_or_else(|| anyhow::anyhow!("an idempotency conflict without a key"))?;
+            return replay(&services.store, &caller.org_id, &key).await;
+        }
+        Err(CreateInvoiceError::DuplicateReference {
+            reference_code,
+            existing_id,
+        }) => {
+            return Err(ApiError::DuplicateReference {
+                reference_code,
+                existing_id,
+            });
+        }
+        Err(CreateInvoiceError::Store(cause)) => return Err(cause.into()),
+    }
+    let message = InvoiceMessage {
+        org_id: caller.org_id.clone(),
+        invoice_id: invoice.id.clone(),
+    };
+    if let Err(error) = services.queue()?.send_invoice(&message).await {
+        tracing::error!(
+            cause = format!("{error:#}"),
+            "the invoice is stored but not queued: the reconciler will queue it"
+        );
+    }
+    Ok(shared::http::json(StatusCode::ACCEPTED, &invoice.view()))
+}

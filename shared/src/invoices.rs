@@ -1,0 +1,213 @@
+//! An invoice through its life: the validated input, its totals, and its submission state
+//! (`queued -> submitting -> accepted | rejected`, `failed` after the dead-letter queue), and
+//! how the API shows it (docs/API.md, `Invoice`).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::domain::invoice::{InvoiceInput, Item};
+use crate::domain::money::{money, plain};
+use crate::domain::totals::{self, LineAmounts, Totals};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Queued,
+    Submitting,
+    Accepted,
+    Rejected,
+    Failed,
+}
+
+impl Status {
+    pub const ALL: [Status; 5] = [
+        Status::Queued,
+        Status::Submitting,
+        Status::Accepted,
+        Status::Rejected,
+        Status::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Queued => "queued",
+            Status::Submitting => "submitting",
+            Status::Accepted => "accepted",
+            Status::Rejected => "rejected",
+            Status::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == text)
+    }
+
+    /// Whether the invoice has reached the end of its submission.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Status::Accepted | Status::Rejected | Status::Failed)
+    }
+}
+
+/// The state of an invoice that changes as it is submitted; what an idempotent replay restores.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmissionState {
+    pub status: Status,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub number: Option<String>,
+    pub cufe: Option<String>,
+    pub qr_url: Option<String>,
+    pub provider_errors: Vec<String>,
+    pub updated_at: String,
+    pub accepted_at: Option<String>,
+}
+
+/// What never changes after creation: the input, its totals and its lines.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Document {
+    pub input: InvoiceInput,
+    pub totals: Totals,
+    pub lines: Vec<LineAmounts>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invoice {
+    pub id: String,
+    pub organization_id: String,
+    pub batch_id: Option<String>,
+    pub created_at: String,
+    pub state: SubmissionState,
+    pub document: Document,
+}
+
+impl Invoice {
+    /// A new invoice, `queued`, with its totals computed.
+    pub fn new(organization_id: &str, batch_id: Option<&str>, input: InvoiceInput, created_at: &str) -> Self {
+        let (totals, lines) = totals::compute(&input.items);
+        Self {
+            id: crate::ids::new_id(),
+            organization_id: organization_id.to_owned(),
+            batch_id: batch_id.map(str::to_owned),
+            created_at: created_at.to_owned(),
+            state: SubmissionState {
+                status: Status::Queued,
+                attempts: 0,
+                last_error: None,
+                number: None,
+                cufe: None,
+                qr_url: None,
+                provider_errors: Vec::new(),
+                updated_at: created_at.to_owned(),
+                accepted_at: None,
+            },
+            document: Document { input, totals, lines },
+        }
+    }
+
+    /// The invoice as the API shows it.
+    pub fn view(&self) -> Value {
+        let input = &self.document.input;
+        let customer = &input.customer;
+        let totals = &self.document.totals;
+        let state = &self.state;
+        let items: Vec<Value> = input.items.iter().map(item_view).collect();
+        let lines: Vec<Value> = input
+            .items
+            .iter()
+            .zip(&self.document.lines)
+            .map(|(item, amounts)| line_view(item, amounts))
+            .collect();
+        json!({
+            "id": self.id,
+            "organization_id": self.organization_id,
+            "batch_id": self.batch_id,
+            "reference_code": input.reference_code.as_str(),
+            "payment_form": input.payment_form,
+            "payment_due_date": input.payment_due_date,
+            "payment_method_code": input.payment_method_code,
+            "numbering_range_id": input.numbering_range_id,
+            "currency": input.currency,
+            "observation": input.observation,
+            "customer": {
+                "identification_type": customer.identification_type.as_str(),
+                "identification": customer.identification,
+                "dv": customer.dv,
+                "legal_organization": customer.legal_organization,
+                "name": customer.name,
+                "email": customer.email,
+                "address": customer.address,
+                "phone": customer.phone,
+                "municipality_code": customer.municipality_code,
+            },
+            "items": items,
+            "status": state.status,
+            "attempts": state.attempts,
+            "last_error": state.last_error,
+            "totals": {
+                "subtotal": money(totals.subtotal),
+                "discount_total": money(totals.discount_total),
+                "taxes": totals.taxes.iter().map(|group| json!({
+                    "rate": plain(group.rate),
+                    "taxable": money(group.taxable),
+                    "amount": money(group.amount),
+                })).collect::<Vec<_>>(),
+                "tax_total": money(totals.tax_total),
+                "withholding_total": money(totals.withholding_total),
+                "total": money(totals.total),
+                "payable": money(totals.payable),
+            },
+            "lines": lines,
+            "number": state.number,
+            "cufe": state.cufe,
+            "qr_url": state.qr_url,
+            "provider_errors": state.provider_errors,
+            "created_at": self.created_at,
+            "updated_at": state.updated_at,
+            "accepted_at": state.accepted_at,
+        })
+    }
+}
+
+fn item_fields(item: &Item) -> Map<String, Value> {
+    let withholdings: Vec<Value> = item
+        .withholding_taxes
+        .iter()
+        .map(|w| json!({"code": w.code.as_str(), "rate": plain(w.rate)}))
+        .collect();
+    let mut fields = Map::new();
+    fields.insert("code_reference".into(), item.code_reference.clone().into());
+    fields.insert("name".into(), item.name.clone().into());
+    fields.insert("quantity".into(), plain(item.quantity).into());
+    fields.insert("price".into(), money(item.price).into());
+    fields.insert("discount_rate".into(), plain(item.discount_rate).into());
+    fields.insert("tax_rate".into(), plain(item.tax_rate).into());
+    fields.insert("unit_measure".into(), item.unit_measure.clone().into());
+    fields.insert("is_excluded".into(), item.is_excluded.into());
+    fields.insert("withholding_taxes".into(), withholdings.into());
+    fields
+}
+
+fn item_view(item: &Item) -> Value {
+    Value::Object(item_fields(item))
+}
+
+fn line_view(item: &Item, amounts: &LineAmounts) -> Value {
+    let mut fields = item_fields(item);
+    let withholdings: Vec<Value> = item
+        .withholding_taxes
+        .iter()
+        .zip(&amounts.withholdings)
+        .map(|(w, amount)| json!({"code": w.code.as_str(), "rate": plain(w.rate), "amount": money(*amount)}))
+        .collect();
+    fields.insert("withholding_taxes".into(), withholdings.into());
+    for (name, amount) in [
+        ("gross", amounts.gross),
+        ("discount", amounts.discount),
+        ("taxable", amounts.taxable),
+        ("tax", amounts.tax),
+        ("total", amounts.total),
+    ] {
+        fields.insert(name.into(), money(amount).into());
+    }
+    Value::Object(fields)
+}

@@ -1,0 +1,103 @@
+//! The submissions queue: small messages naming the invoices to submit (the invoices themselves
+//! are read from the table). The X-Ray trace context travels as the `AWSTraceHeader` system
+//! attribute, which Lambda's SQS event source passes on to the worker's trace.
+
+use anyhow::Context;
+use aws_sdk_sqs::types::{
+    MessageSystemAttributeNameForSends, MessageSystemAttributeValue, SendMessageBatchRequestEntry,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::aws::SdkConfig;
+
+/// One invoice to submit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceMessage {
+    pub org_id: String,
+    pub invoice_id: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Queue {
+    client: aws_sdk_sqs::Client,
+    url: String,
+}
+
+/// SQS's largest `SendMessageBatch`.
+const BATCH_LIMIT: usize = 10;
+
+/// The trace header of the current invocation, when Lambda traces it.
+pub fn current_trace_header() -> Option<String> {
+    std::env::var("_X_AMZN_TRACE_ID")
+        .ok()
+        .filter(|header| !header.is_empty())
+}
+
+fn trace_attribute(trace: &str) -> anyhow::Result<MessageSystemAttributeValue> {
+    Ok(MessageSystemAttributeValue::builder()
+        .data_type("String")
+        .string_value(trace)
+        .build()?)
+}
+
+impl Queue {
+    pub fn new(sdk: &SdkConfig, url: &str) -> Self {
+        Self {
+            client: aws_sdk_sqs::Client::new(sdk),
+            url: url.to_owned(),
+        }
+    }
+
+    /// Queues one invoice for submission.
+    pub async fn send_invoice(&self, message: &InvoiceMessage) -> anyhow::Result<()> {
+        let mut request = self
+            .client
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(serde_json::to_string(message)?);
+        if let Some(trace) = current_trace_header() {
+            request = request.message_system_attributes(
+                MessageSystemAttributeNameForSends::AwsTraceHeader,
+                trace_attribute(&trace)?,
+            );
+        }
+        request
+            .send()
+            .await
+            .map_err(aws_sdk_sqs::Error::from)
+            .context("sending a submission message")?;
+        Ok(())
+    }
+
+    /// Queues many invoices, ten per call; answers the messages that could not be sent.
+    pub async fn send_invoices(&self, messages: &[InvoiceMessage]) -> anyhow::Result<Vec<InvoiceMessage>> {
+        let mut unsent = Vec::new();
+        for chunk in messages.chunks(BATCH_LIMIT) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(index, message)| {
+                    Ok(SendMessageBatchRequestEntry::builder()
+                        .id(index.to_string())
+                        .message_body(serde_json::to_string(message)?)
+                        .build()?)
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let output = self
+                .client
+                .send_message_batch()
+                .queue_url(&self.url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(aws_sdk_sqs::Error::from)
+                .context("sending submission messages")?;
+            for failed in output.failed() {
+                if let Some(message) = failed.id().parse::<usize>().ok().and_then(|i| chunk.get(i)) {
+                    unsent.push(message.clone());
+                }
+            }
+        }
+        Ok(unsent)
+    }
+}

@@ -1,0 +1,35 @@
+//! The files of `events/`, with their placeholders (`${ACCESS_TOKEN}`, `${REFRESH_TOKEN}`,
+//! `${EMAIL}`, `${PASSWORD}`, `${UNIQUE}`, `${INVOICE_ID}`) filled for a new account.
+
+use std::path::PathBuf;
+
+use super::accounts::signup;
+use super::invoices;
+use super::unique;
+
+pub fn events_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events")
+}
+
+/// The event file `events/<function>/<file>`, filled for a new account of its own.
+pub async fn event(function: &str, file: &str) -> String {
+    let text = std::fs::read_to_string(events_dir().join(function).join(file)).unwrap();
+    if !text.contains("${") {
+        return text;
+    }
+    let account = signup().await;
+    let invoice_id = if text.contains("${INVOICE_ID}") {
+        invoices::create(&account).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    } else {
+        String::new()
+    };
+    text.replace("${ACCESS_TOKEN}", &account.access)
+        .replace("${REFRESH_TOKEN}", &account.refresh)
+        .replace("${EMAIL}", &account.email)
+        .replace("${PASSWORD}", &account.password)
+        .replace("${UNIQUE}", &unique("evt"))
+        .replace("${INVOICE_ID}", &invoice_id)
+}

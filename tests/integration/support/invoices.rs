@@ -1,0 +1,65 @@
+//! Invoices made through the API for tests.
+
+use serde_json::{Value, json};
+
+use super::accounts::Account;
+use super::{api, http, unique};
+
+/// The documented example invoice, with a fresh reference code.
+pub fn example() -> Value {
+    json!({
+        "reference_code": unique("FV"),
+        "payment_form": "credit",
+        "payment_due_date": "2026-12-31",
+        "payment_method_code": "10",
+        "numbering_range_id": 8,
+        "currency": "COP",
+        "observation": "optional",
+        "customer": {
+            "identification_type": "NIT", "identification": "900123456", "dv": "8",
+            "legal_organization": "company", "name": "ACME SAS", "email": "ap@acme.co",
+            "address": "Cra 7 # 71-21", "phone": "3001234567", "municipality_code": "11001"
+        },
+        "items": [{
+            "code_reference": "SKU-1", "name": "Widget", "quantity": "2", "price": "10000.00",
+            "discount_rate": "0", "tax_rate": "19", "unit_measure": "94", "is_excluded": false,
+            "withholding_taxes": [{"code": "06", "rate": "2.5"}]
+        }]
+    })
+}
+
+/// `POST /v1/invoices` as `account`, with an optional idempotency key.
+pub async fn post(account: &Account, body: &Value, key: Option<&str>) -> reqwest::Response {
+    let mut request = http()
+        .post(api("/v1/invoices"))
+        .header("authorization", account.bearer())
+        .json(body);
+    if let Some(key) = key {
+        request = request.header("idempotency-key", key);
+    }
+    request.send().await.unwrap()
+}
+
+/// Creates the example invoice; answers it.
+pub async fn create(account: &Account) -> Value {
+    let response = post(account, &example(), None).await;
+    assert_eq!(
+        response.status(),
+        202,
+        "creating an invoice: {}",
+        response.text().await.unwrap()
+    );
+    response.json().await.unwrap()
+}
+
+/// `GET path` as `account`: status and body.
+pub async fn get(account: &Account, path: &str) -> (u16, Value) {
+    let response = http()
+        .get(api(path))
+        .header("authorization", account.bearer())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
