@@ -13,9 +13,18 @@ TOOLS_VENV := .venv-tools
 
 # Local parameter values: short timeouts and few receives, so retry and DLQ paths take seconds.
 # template.yaml's defaults are the AWS values.
-LOCAL_PARAMS :=
+LOCAL_PARAMS := \
+	--param MaxReceiveCount=4 \
+	--param SubmissionVisibilityTimeoutSeconds=60 \
+	--param WorkerTimeoutSeconds=10 \
+	--param ProviderTimeoutSeconds=2 \
+	--param RetryBaseDelaySeconds=1 \
+	--param RetryMaxDelaySeconds=2 \
+	--param RecoverAfterSeconds=30
 STACK := target/debug/local-stack
-STACK_ARGS := --emulator $(EMU_VENV)/bin/ministack --cargo-lambda $(TOOLS_VENV)/bin/cargo-lambda $(LOCAL_PARAMS)
+STACK_ARGS := --emulator $(EMU_VENV)/bin/ministack --cargo-lambda $(TOOLS_VENV)/bin/cargo-lambda \
+	--sandbox target/debug/provider-sandbox --sandbox-url-parameter ProviderBaseUrl \
+	--sandbox-credentials ProviderCredentials $(LOCAL_PARAMS)
 
 .PHONY: help dev test lint tools bins
 

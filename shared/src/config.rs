@@ -11,12 +11,17 @@ use std::time::Duration;
 pub mod vars {
     pub const TABLE_NAME: &str = "TABLE_NAME";
     pub const SUBMISSIONS_QUEUE_URL: &str = "SUBMISSIONS_QUEUE_URL";
-    pub const DEAD_LETTER_QUEUE_URL: &str = "DEAD_LETTER_QUEUE_URL";
     pub const JWT_SECRET_ID: &str = "JWT_SECRET_ID";
     pub const KEY_RING_CACHE_SECONDS: &str = "KEY_RING_CACHE_SECONDS";
     pub const RECOVER_AFTER_SECONDS: &str = "RECOVER_AFTER_SECONDS";
     pub const PROVIDER_SECRET_ID: &str = "PROVIDER_SECRET_ID";
     pub const PROVIDER_BASE_URL: &str = "PROVIDER_BASE_URL";
+    pub const PROVIDER_TIMEOUT_SECONDS: &str = "PROVIDER_TIMEOUT_SECONDS";
+    pub const MAX_RECEIVE_COUNT: &str = "MAX_RECEIVE_COUNT";
+    pub const RETRY_BASE_DELAY_SECONDS: &str = "RETRY_BASE_DELAY_SECONDS";
+    pub const RETRY_MAX_DELAY_SECONDS: &str = "RETRY_MAX_DELAY_SECONDS";
+    pub const LEASE_SECONDS: &str = "LEASE_SECONDS";
+    pub const WORKER_CONCURRENCY: &str = "WORKER_CONCURRENCY";
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -34,15 +39,20 @@ pub struct Config {
     values: HashMap<&'static str, String>,
 }
 
-const ALL: [&str; 8] = [
+const ALL: [&str; 13] = [
     vars::TABLE_NAME,
     vars::SUBMISSIONS_QUEUE_URL,
-    vars::DEAD_LETTER_QUEUE_URL,
     vars::JWT_SECRET_ID,
     vars::KEY_RING_CACHE_SECONDS,
     vars::RECOVER_AFTER_SECONDS,
     vars::PROVIDER_SECRET_ID,
     vars::PROVIDER_BASE_URL,
+    vars::PROVIDER_TIMEOUT_SECONDS,
+    vars::MAX_RECEIVE_COUNT,
+    vars::RETRY_BASE_DELAY_SECONDS,
+    vars::RETRY_MAX_DELAY_SECONDS,
+    vars::LEASE_SECONDS,
+    vars::WORKER_CONCURRENCY,
 ];
 
 impl Config {
@@ -78,12 +88,18 @@ impl Config {
         self.get(vars::SUBMISSIONS_QUEUE_URL)
     }
 
-    pub fn dead_letter_queue_url(&self) -> Result<&str, MissingSetting> {
-        self.get(vars::DEAD_LETTER_QUEUE_URL)
-    }
-
     pub fn jwt_secret_id(&self) -> Result<&str, MissingSetting> {
         self.get(vars::JWT_SECRET_ID)
+    }
+
+    /// A whole number setting, or `default` when it is not set; an error when it is not a number.
+    pub fn number(&self, name: &'static str, default: u64) -> anyhow::Result<u64> {
+        match self.get(name) {
+            Err(_) => Ok(default),
+            Ok(text) => text
+                .parse()
+                .map_err(|_| anyhow::anyhow!("the environment variable {name} is not a whole number")),
+        }
     }
 
     /// How long the JWT key ring is cached: `KEY_RING_CACHE_SECONDS`, else five minutes.

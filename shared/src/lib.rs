@@ -16,10 +16,13 @@ pub mod ids;
 pub mod invoice_pages;
 pub mod invoices;
 pub mod json;
+pub mod metrics;
 pub mod pagination;
+pub mod provider;
 pub mod queue;
 pub mod services;
 pub mod store;
+pub mod submission;
 pub mod telemetry;
 pub mod validation;
 

@@ -12,9 +12,27 @@ use crate::aws::SdkConfig;
 
 /// One invoice to submit.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct InvoiceMessage {
     pub org_id: String,
     pub invoice_id: String,
+}
+
+/// Many invoices of one batch to submit: a 10,000-invoice batch is a few hundred messages.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChunkMessage {
+    pub org_id: String,
+    pub batch_id: String,
+    pub invoice_ids: Vec<String>,
+}
+
+/// A message of the submissions queue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SubmissionMessage {
+    Invoice(InvoiceMessage),
+    Chunk(ChunkMessage),
 }
 
 #[derive(Clone, Debug)]
@@ -50,11 +68,17 @@ impl Queue {
 
     /// Queues one invoice for submission.
     pub async fn send_invoice(&self, message: &InvoiceMessage) -> anyhow::Result<()> {
+        self.send(&SubmissionMessage::Invoice(message.clone()), 0).await
+    }
+
+    /// Sends a message, invisible for `delay_seconds` (at most 900).
+    pub async fn send(&self, message: &SubmissionMessage, delay_seconds: i32) -> anyhow::Result<()> {
         let mut request = self
             .client
             .send_message()
             .queue_url(&self.url)
-            .message_body(serde_json::to_string(message)?);
+            .message_body(serde_json::to_string(message)?)
+            .delay_seconds(delay_seconds.clamp(0, 900));
         if let Some(trace) = current_trace_header() {
             request = request.message_system_attributes(
                 MessageSystemAttributeNameForSends::AwsTraceHeader,
@@ -66,6 +90,20 @@ impl Queue {
             .await
             .map_err(aws_sdk_sqs::Error::from)
             .context("sending a submission message")?;
+        Ok(())
+    }
+
+    /// Hides a received message for `seconds` more: its next delivery waits that long.
+    pub async fn postpone(&self, receipt_handle: &str, seconds: i32) -> anyhow::Result<()> {
+        self.client
+            .change_message_visibility()
+            .queue_url(&self.url)
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(seconds.clamp(0, 43_200))
+            .send()
+            .await
+            .map_err(aws_sdk_sqs::Error::from)
+            .context("changing a message's visibility")?;
         Ok(())
     }
 
@@ -99,5 +137,29 @@ impl Queue {
             }
         }
         Ok(unsent)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_message_kinds_read_and_nothing_else_does() {
+        let single: SubmissionMessage = serde_json::from_str(r#"{"org_id":"o","invoice_id":"i"}"#).unwrap();
+        assert!(matches!(single, SubmissionMessage::Invoice(_)));
+        let chunk: SubmissionMessage =
+            serde_json::from_str(r#"{"org_id":"o","batch_id":"b","invoice_ids":["i","j"]}"#).unwrap();
+        assert!(
+            matches!(chunk, SubmissionMessage::Chunk(ChunkMessage { ref invoice_ids, .. }) if invoice_ids.len() == 2)
+        );
+        for bad in [
+            r#"{"org_id":"o"}"#,
+            r#"{"org_id":"o","invoice_id":"i","x":1}"#,
+            "poison",
+            "[]",
+        ] {
+            assert!(serde_json::from_str::<SubmissionMessage>(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -11,18 +11,31 @@ use serde_json::Value;
 use shared::bootstrap::State;
 use shared::http::dispatch;
 use shared::services::Services;
+use shared::submission::Submission;
 
 use crate::support::events::{event, events_dir};
 use crate::support::{emulator_sdk, function_config, http, stack};
 
-/// What a function answers to an event: an HTTP status, or (for queue and schedule functions)
-/// a JSON answer with this field.
+/// What a function answers to an event: an HTTP status; for a schedule, a JSON answer with this
+/// field; for a queue, this many `batchItemFailures`.
 #[derive(Clone, Copy, Debug)]
 enum Expect {
     Status(u16),
     Field(&'static str),
+    Failures(usize),
 }
-use Expect::{Field, Status};
+use Expect::{Failures, Field, Status};
+
+/// Whether an event function's answer is what `expect` says.
+fn answered(expect: Expect, answer: &Value) -> bool {
+    match expect {
+        Field(field) => answer.get(field).is_some(),
+        Failures(count) => answer["batchItemFailures"]
+            .as_array()
+            .is_some_and(|f| f.len() == count),
+        Status(_) => false,
+    }
+}
 
 /// Each event file and what its function answers.
 const EVENTS: &[(&str, &str, Expect)] = &[
@@ -49,16 +62,35 @@ const EVENTS: &[(&str, &str, Expect)] = &[
     ("invoices-list", "queued.json", Status(200)),
     ("invoices-retry", "not-failed.json", Status(409)),
     ("reconciler", "scheduled.json", Field("requeued")),
+    ("submit-worker", "one-invoice.json", Failures(0)),
+    ("submit-worker", "chunk.json", Failures(0)),
+    ("submit-worker", "unreadable.json", Failures(1)),
+    ("dlq-handler", "dead-letter.json", Failures(0)),
 ];
 
 /// The answer of an event-driven function, in process.
-async fn handle_event_in_process(function: &str, services: &Services, event: &str) -> Value {
-    let event = lambda_runtime::LambdaEvent::new(
-        serde_json::from_str(event).unwrap(),
-        lambda_runtime::Context::default(),
-    );
+async fn handle_event_in_process(function: &str, event: &str) -> Value {
+    let sdk = emulator_sdk().await;
+    let config = function_config(function);
+    let event = serde_json::from_str::<Value>(event).unwrap();
+    let context = lambda_runtime::Context::default();
     match function {
-        "reconciler" => reconciler::handle(services, event).await.unwrap(),
+        "reconciler" => {
+            let services = Services::build(&sdk, &config).unwrap();
+            reconciler::handle(&services, lambda_runtime::LambdaEvent::new(event, context))
+                .await
+                .unwrap()
+        }
+        "submit-worker" | "dlq-handler" => {
+            let submission = Submission::build(&sdk, &config).unwrap();
+            let event = lambda_runtime::LambdaEvent::new(serde_json::from_value(event).unwrap(), context);
+            let answer = if function == "submit-worker" {
+                submit_worker::handle(&submission, event).await
+            } else {
+                dlq_handler::handle(&submission, event).await
+            };
+            serde_json::to_value(answer.unwrap()).unwrap()
+        }
         other => panic!("no in-process handler for {other}: add it here"),
     }
 }
@@ -139,10 +171,9 @@ async fn every_event_file_is_answered_by_its_handler_in_process() {
                     );
                 }
             }
-            Field(field) => {
-                let services = Services::build(&emulator_sdk().await, &function_config(function)).unwrap();
-                let answer = handle_event_in_process(function, &services, &event).await;
-                assert!(answer.get(field).is_some(), "events/{function}/{file}: {answer}");
+            Field(_) | Failures(_) => {
+                let answer = handle_event_in_process(function, &event).await;
+                assert!(answered(*expect, &answer), "events/{function}/{file}: {answer}");
             }
         }
     }
@@ -174,7 +205,9 @@ async fn every_event_file_is_answered_through_the_runtime_emulator() {
                     assert!(body.is_object(), "events/{function}/{file}: the body is JSON");
                 }
             }
-            Field(field) => assert!(answer.get(field).is_some(), "events/{function}/{file}: {answer}"),
+            Field(_) | Failures(_) => {
+                assert!(answered(*expect, &answer), "events/{function}/{file}: {answer}")
+            }
         }
     }
 }

@@ -20,4 +20,5 @@ mod provisioning;
 mod roles;
 mod rotation;
 mod routing;
+mod submission;
 mod support;

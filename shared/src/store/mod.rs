@@ -7,6 +7,7 @@ mod invoices;
 pub mod keys;
 mod lockout;
 mod sessions;
+mod submission;
 mod users;
 
 use std::collections::{BTreeMap, HashMap};
@@ -22,6 +23,7 @@ pub use idempotency::{IdempotencyRecord, Replay};
 pub use invoices::{CreateInvoiceError, InvoiceFilter, RecoveryEntry, RetryError};
 pub use lockout::LoginAttempts;
 pub use sessions::Session;
+pub use submission::{Claim, Guard, Terminal};
 pub use users::{Credentials, EmailTaken, OrganizationRecord, UserRecord};
 
 /// A DynamoDB item.

@@ -1,5 +1,5 @@
 //! The files of `events/`, with their placeholders (`${ACCESS_TOKEN}`, `${REFRESH_TOKEN}`,
-//! `${EMAIL}`, `${PASSWORD}`, `${UNIQUE}`, `${INVOICE_ID}`) filled for a new account.
+//! `${EMAIL}`, `${PASSWORD}`, `${UNIQUE}`, `${ORG_ID}`, `${INVOICE_ID}`) filled for a new account.
 
 use std::path::PathBuf;
 
@@ -32,4 +32,5 @@ pub async fn event(function: &str, file: &str) -> String {
         .replace("${PASSWORD}", &account.password)
         .replace("${UNIQUE}", &unique("evt"))
         .replace("${INVOICE_ID}", &invoice_id)
+        .replace("${ORG_ID}", &account.org_id)
 }

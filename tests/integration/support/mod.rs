@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod events;
 pub mod invoices;
 pub mod runtime;
+pub mod sandbox;
 pub mod tokens;
 
 use std::path::PathBuf;

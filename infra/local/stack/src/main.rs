@@ -7,10 +7,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use local_stack::stack::{self, Options, Stack};
+use local_stack::stack::{self, Options, Sandbox, Stack};
 
 const USAGE: &str = "usage: local-stack [--name NAME] [--port PORT] [--instances N] [--template FILE]
                    [--bin-dir DIR] [--emulator PROGRAM] [--cargo-lambda PROGRAM]
+                   [--sandbox PROGRAM --sandbox-url-parameter NAME --sandbox-credentials SECRET]
                    [--param NAME=VALUE]... [--log-level LEVEL] [-- COMMAND ARGS...]";
 
 #[tokio::main]
@@ -57,12 +58,14 @@ fn parse(args: Vec<String>) -> anyhow::Result<(Options, Vec<String>)> {
         bin_dir: workspace.join("target/debug"),
         emulator: workspace.join(".venv-emu/bin/ministack"),
         cargo_lambda: workspace.join(".venv-tools/bin/cargo-lambda"),
+        sandbox: None,
         parameters: BTreeMap::new(),
         function_log_level: "info".to_owned(),
         workspace,
     };
     let mut args = args.into_iter();
     let mut command = Vec::new();
+    let (mut sandbox, mut sandbox_url_parameter, mut sandbox_credentials) = (None, None, None);
     while let Some(flag) = args.next() {
         if flag == "--" {
             command = args.collect();
@@ -80,6 +83,9 @@ fn parse(args: Vec<String>) -> anyhow::Result<(Options, Vec<String>)> {
             "--emulator" => options.emulator = PathBuf::from(value),
             "--cargo-lambda" => options.cargo_lambda = PathBuf::from(value),
             "--log-level" => options.function_log_level = value,
+            "--sandbox" => sandbox = Some(PathBuf::from(value)),
+            "--sandbox-url-parameter" => sandbox_url_parameter = Some(value),
+            "--sandbox-credentials" => sandbox_credentials = Some(value),
             "--param" => {
                 let (name, value) = value.split_once('=').context("--param takes NAME=VALUE")?;
                 options.parameters.insert(name.to_owned(), value.to_owned());
@@ -88,6 +94,15 @@ fn parse(args: Vec<String>) -> anyhow::Result<(Options, Vec<String>)> {
         }
     }
     anyhow::ensure!(options.instances >= 1, "--instances must be at least 1");
+    options.sandbox = match (sandbox, sandbox_url_parameter, sandbox_credentials) {
+        (Some(program), Some(url_parameter), Some(credentials_secret)) => Some(Sandbox {
+            program,
+            url_parameter,
+            credentials_secret,
+        }),
+        (None, None, None) => None,
+        _ => bail!("--sandbox, --sandbox-url-parameter and --sandbox-credentials go together\n{USAGE}"),
+    };
     Ok((options, command))
 }
 
@@ -104,6 +119,10 @@ fn describe(stack: &Stack) {
         state.emulator_url
     );
     println!("  Runtime API   {}", state.runtime_api_url);
+    println!(
+        "  control       {}   (delivery faults for tests)",
+        state.control_url
+    );
     for (name, url) in &state.services {
         println!("  {name:<13} {url}");
     }

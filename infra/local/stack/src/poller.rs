@@ -11,7 +11,11 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Value, json};
 use tokio::sync::watch;
 
+use crate::faults::Faults;
 use crate::state::QueueSource;
+
+/// How soon a message whose acknowledgement was dropped comes back.
+const DROPPED_ACK_VISIBILITY_SECONDS: i32 = 1;
 
 /// One poller of one queue for one function.
 pub struct Poller {
@@ -21,6 +25,7 @@ pub struct Poller {
     pub http: reqwest::Client,
     pub runtime_api_url: String,
     pub region: String,
+    pub faults: Faults,
 }
 
 impl Poller {
@@ -53,20 +58,52 @@ impl Poller {
         if messages.is_empty() {
             return Ok(());
         }
-        let event = sqs_event(&messages, &self.source.queue_arn, &self.region);
-        let failed = self.invoke(&event, &messages).await;
-        let entries: Vec<DeleteMessageBatchRequestEntry> = messages
+        let draws: Vec<_> = messages
             .iter()
-            .enumerate()
-            .filter(|(_, m)| !failed.contains(m.message_id().unwrap_or_default()))
-            .filter_map(|(index, message)| {
-                DeleteMessageBatchRequestEntry::builder()
-                    .id(index.to_string())
-                    .receipt_handle(message.receipt_handle()?)
-                    .build()
-                    .ok()
-            })
+            .map(|m| self.faults.draw(org_of(m).as_deref()))
             .collect();
+        let duplicates: Vec<Message> = messages
+            .iter()
+            .zip(&draws)
+            .filter(|(_, d)| d.duplicate)
+            .map(|(m, _)| m.clone())
+            .collect();
+        let event = sqs_event(&messages, &self.source.queue_arn, &self.region);
+        let failed = if duplicates.is_empty() {
+            self.invoke(&event, &messages).await
+        } else {
+            // The second delivery of the same messages runs at the same time; its answer is ignored.
+            let twin = sqs_event(&duplicates, &self.source.queue_arn, &self.region);
+            let (failed, _) = tokio::join!(self.invoke(&event, &messages), self.invoke(&twin, &duplicates));
+            failed
+        };
+        let mut entries = Vec::new();
+        for (index, (message, draw)) in messages.iter().zip(&draws).enumerate() {
+            let Some(receipt) = message.receipt_handle() else {
+                continue;
+            };
+            if failed.contains(message.message_id().unwrap_or_default()) {
+                continue;
+            }
+            if draw.drop_ack {
+                let _ = self
+                    .sqs
+                    .change_message_visibility()
+                    .queue_url(&self.source.queue_url)
+                    .receipt_handle(receipt)
+                    .visibility_timeout(DROPPED_ACK_VISIBILITY_SECONDS)
+                    .send()
+                    .await;
+                continue;
+            }
+            if let Ok(entry) = DeleteMessageBatchRequestEntry::builder()
+                .id(index.to_string())
+                .receipt_handle(receipt)
+                .build()
+            {
+                entries.push(entry);
+            }
+        }
         if !entries.is_empty() {
             self.sqs
                 .delete_message_batch()
@@ -126,6 +163,12 @@ fn batch_item_failures(answer: &[u8], batch: &HashSet<String>) -> Option<HashSet
             batch.contains(id).then(|| id.to_owned())
         })
         .collect()
+}
+
+/// The organization a submission message belongs to (for scoping delivery faults).
+fn org_of(message: &Message) -> Option<String> {
+    let body: Value = serde_json::from_str(message.body()?).ok()?;
+    body.get("org_id")?.as_str().map(str::to_owned)
 }
 
 /// The SQS event Lambda sends, built from received messages.

@@ -65,6 +65,11 @@ pub async fn provision(
             pseudo: &pseudo,
             physical: &created,
         };
+        if let Some(condition) = &resource.condition
+            && !resolver.condition(condition)?
+        {
+            continue;
+        }
         let physical = match resource.kind.as_str() {
             TABLE | QUEUE | SECRET => {
                 let properties = resolver

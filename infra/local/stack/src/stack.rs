@@ -1,24 +1,38 @@
-//! Starts the whole local stack and stops it: emulator, provisioning from the template,
-//! the Lambda Runtime API emulator, every function's processes, the HTTP gateway and the
-//! queue pollers.
+//! Starts the whole local stack and stops it: emulator, provisioning from the template, the
+//! provider sandbox, the Lambda Runtime API emulator, every function's processes, the HTTP
+//! gateway, the queue pollers and the schedules.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitStatus;
 
 use anyhow::Context;
+use tokio::process::Child;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
+use crate::faults::Faults;
 use crate::functions;
 use crate::gateway::Gateway;
 use crate::poller::Poller;
 use crate::processes::{self, FunctionProcess};
 use crate::provision::{self, Environment};
-use crate::state::StackState;
+use crate::schedule::{self, Schedule};
+use crate::state::{FunctionSpec, StackState};
 use crate::template::{Resolver, Template};
 
 pub const REGION: &str = "us-east-1";
 pub const ACCOUNT_ID: &str = "000000000000";
+
+/// The provider sandbox, and how the template is wired to it.
+#[derive(Debug, Clone)]
+pub struct Sandbox {
+    pub program: PathBuf,
+    /// The template parameter that takes the sandbox's URL (the provider's base URL).
+    pub url_parameter: String,
+    /// The template's secret whose credentials the sandbox accepts.
+    pub credentials_secret: String,
+}
 
 /// How to start a stack.
 #[derive(Debug, Clone)]
@@ -33,6 +47,7 @@ pub struct Options {
     pub bin_dir: PathBuf,
     pub emulator: PathBuf,
     pub cargo_lambda: PathBuf,
+    pub sandbox: Option<Sandbox>,
     pub parameters: BTreeMap<String, String>,
     /// `RUST_LOG` for the functions.
     pub function_log_level: String,
@@ -49,15 +64,22 @@ pub struct Stack {
     pub state: StackState,
     pub state_file: PathBuf,
     shutdown: watch::Sender<bool>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
-    _emulator: tokio::process::Child,
-    _runtime_api: tokio::process::Child,
+    tasks: Vec<JoinHandle<()>>,
+    _children: Vec<Child>,
+}
+
+async fn serve(listener: tokio::net::TcpListener, router: axum::Router, mut shutdown: watch::Receiver<bool>) {
+    let serving = axum::serve(listener, router).with_graceful_shutdown(async move {
+        let _ = shutdown.changed().await;
+    });
+    if let Err(error) = serving.await {
+        tracing::error!("a server of the stack stopped: {error}");
+    }
 }
 
 impl Stack {
     pub async fn start(options: &Options) -> anyhow::Result<Self> {
         let template = Template::load(&options.template)?;
-        let parameters = template.parameter_values(&options.parameters)?;
         let state_dir = options.state_dir();
         let logs_dir = state_dir.join("logs");
         if state_dir.exists() {
@@ -74,11 +96,23 @@ impl Stack {
                 path.display()
             );
         }
+        let mut children = Vec::new();
+        let mut services = BTreeMap::new();
 
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port))
             .await
             .with_context(|| format!("binding the HTTP API to 127.0.0.1:{}", options.port))?;
         let api_url = format!("http://{}", listener.local_addr()?);
+
+        let mut overrides = options.parameters.clone();
+        let sandbox_port = processes::free_port()?;
+        if let Some(sandbox) = &options.sandbox {
+            overrides.insert(
+                sandbox.url_parameter.clone(),
+                format!("http://127.0.0.1:{sandbox_port}"),
+            );
+        }
+        let parameters = template.parameter_values(&overrides)?;
 
         let emulator_port = processes::free_port()?;
         let emulator_log = logs_dir.join("emulator.log");
@@ -89,6 +123,7 @@ impl Stack {
             &emulator_log,
         )?;
         processes::wait_for_port(emulator_port, &mut emulator, "the AWS emulator", &emulator_log).await?;
+        children.push(emulator);
         let emulator_url = format!("http://127.0.0.1:{emulator_port}");
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .endpoint_url(&emulator_url)
@@ -112,6 +147,31 @@ impl Stack {
         };
         let functions = functions::specs(&template, &resolver, &created)?;
 
+        if let Some(sandbox) = &options.sandbox {
+            let secret = created
+                .0
+                .get(&sandbox.credentials_secret)
+                .with_context(|| format!("the template creates no secret {}", sandbox.credentials_secret))?;
+            let credentials = aws_sdk_secretsmanager::Client::new(&sdk)
+                .get_secret_value()
+                .secret_id(&secret.reference)
+                .send()
+                .await
+                .map_err(aws_sdk_secretsmanager::Error::from)?
+                .secret_string
+                .context("the provider secret holds no string")?;
+            let mut command = tokio::process::Command::new(&sandbox.program);
+            command.args(["--port", &sandbox_port.to_string(), "--credentials", &credentials]);
+            let log = logs_dir.join("provider-sandbox.log");
+            let mut child = processes::spawn_logged(command, &log)?;
+            processes::wait_for_port(sandbox_port, &mut child, "the provider sandbox", &log).await?;
+            children.push(child);
+            services.insert(
+                "provider-sandbox".to_owned(),
+                format!("http://127.0.0.1:{sandbox_port}"),
+            );
+        }
+
         let runtime_port = processes::free_port()?;
         let runtime_log = logs_dir.join("runtime-api.log");
         let mut runtime_api = processes::spawn_runtime_api(
@@ -128,36 +188,13 @@ impl Stack {
             &runtime_log,
         )
         .await?;
+        children.push(runtime_api);
         let runtime_api_url = format!("http://127.0.0.1:{runtime_port}");
 
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut tasks = Vec::new();
         for function in &functions {
-            let mut env = function.environment.clone();
-            env.extend([
-                ("AWS_ENDPOINT_URL".to_owned(), emulator_url.clone()),
-                ("AWS_REGION".to_owned(), REGION.to_owned()),
-                ("AWS_DEFAULT_REGION".to_owned(), REGION.to_owned()),
-                ("AWS_ACCESS_KEY_ID".to_owned(), "local".to_owned()),
-                ("AWS_SECRET_ACCESS_KEY".to_owned(), "local".to_owned()),
-                (
-                    "AWS_LAMBDA_RUNTIME_API".to_owned(),
-                    format!("http://127.0.0.1:{runtime_port}/.rt/{}", function.name),
-                ),
-                ("AWS_LAMBDA_FUNCTION_NAME".to_owned(), function.name.clone()),
-                ("AWS_LAMBDA_FUNCTION_VERSION".to_owned(), "$LATEST".to_owned()),
-                (
-                    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".to_owned(),
-                    function.memory_mb.to_string(),
-                ),
-                ("RUST_LOG".to_owned(), options.function_log_level.clone()),
-            ]);
-            let process = FunctionProcess {
-                name: function.name.clone(),
-                binary: options.bin_dir.join(&function.name),
-                environment: env,
-                log: logs_dir.join(format!("{}.log", function.name)),
-            };
+            let process = function_process(function, options, &emulator_url, runtime_port, &logs_dir);
             for instance in 0..options.instances {
                 tasks.push(tokio::spawn(
                     process.clone().supervise(instance, shutdown_rx.clone()),
@@ -166,15 +203,16 @@ impl Stack {
         }
 
         let gateway = Gateway::new(&functions, &runtime_api_url, ACCOUNT_ID).router();
-        let mut gateway_shutdown = shutdown_rx.clone();
-        tasks.push(tokio::spawn(async move {
-            let serving = axum::serve(listener, gateway).with_graceful_shutdown(async move {
-                let _ = gateway_shutdown.changed().await;
-            });
-            if let Err(error) = serving.await {
-                tracing::error!("the HTTP gateway stopped: {error}");
-            }
-        }));
+        tasks.push(tokio::spawn(serve(listener, gateway, shutdown_rx.clone())));
+
+        let faults = Faults::default();
+        let control = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let control_url = format!("http://{}", control.local_addr()?);
+        tasks.push(tokio::spawn(serve(
+            control,
+            faults.clone().router(),
+            shutdown_rx.clone(),
+        )));
 
         let sqs = aws_sdk_sqs::Client::new(&sdk);
         let http = reqwest::Client::new();
@@ -193,24 +231,22 @@ impl Stack {
                         http: http.clone(),
                         runtime_api_url: runtime_api_url.clone(),
                         region: REGION.to_owned(),
+                        faults: faults.clone(),
                     };
                     tasks.push(tokio::spawn(poller.run(shutdown_rx.clone())));
                 }
             }
-        }
-
-        for function in &functions {
             for (rule, expression) in &function.schedules {
-                let schedule = crate::schedule::Schedule {
+                let schedule = Schedule {
                     function: function.name.clone(),
                     rule: rule.clone(),
-                    period: crate::schedule::parse_rate(expression)?,
+                    period: schedule::parse_rate(expression)?,
                     http: http.clone(),
                     runtime_api_url: runtime_api_url.clone(),
                     region: REGION.to_owned(),
                     account_id: ACCOUNT_ID.to_owned(),
                 };
-                tasks.push(tokio::spawn(crate::schedule::run(schedule, shutdown_rx.clone())));
+                tasks.push(tokio::spawn(schedule::run(schedule, shutdown_rx.clone())));
             }
         }
 
@@ -219,6 +255,7 @@ impl Stack {
             api_url,
             emulator_url,
             runtime_api_url,
+            control_url,
             region: REGION.to_owned(),
             workspace_dir: options.workspace.clone(),
             bin_dir: options.bin_dir.clone(),
@@ -226,7 +263,7 @@ impl Stack {
             parameters,
             resources: created.0,
             functions,
-            services: BTreeMap::new(),
+            services,
         };
         let state_file = state_dir.join("stack.json");
         state.write(&state_file)?;
@@ -235,19 +272,53 @@ impl Stack {
             state_file,
             shutdown,
             tasks,
-            _emulator: emulator,
-            _runtime_api: runtime_api,
+            _children: children,
         })
     }
 
-    /// Stops the functions, the gateway and the pollers, then the emulators.
+    /// Stops the functions, the servers, the pollers and the schedules, then the emulators.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
         for task in self.tasks {
             let _ = task.await;
         }
         let _ = std::fs::remove_file(&self.state_file);
-        // Dropping the children kills the emulator and the runtime API.
+        // Dropping the children kills the emulator, the sandbox and the runtime API.
+    }
+}
+
+/// How a function's binary runs: the template's environment, plus what Lambda sets.
+fn function_process(
+    function: &FunctionSpec,
+    options: &Options,
+    emulator_url: &str,
+    runtime_port: u16,
+    logs_dir: &std::path::Path,
+) -> FunctionProcess {
+    let mut environment = function.environment.clone();
+    environment.extend([
+        ("AWS_ENDPOINT_URL".to_owned(), emulator_url.to_owned()),
+        ("AWS_REGION".to_owned(), REGION.to_owned()),
+        ("AWS_DEFAULT_REGION".to_owned(), REGION.to_owned()),
+        ("AWS_ACCESS_KEY_ID".to_owned(), "local".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY".to_owned(), "local".to_owned()),
+        (
+            "AWS_LAMBDA_RUNTIME_API".to_owned(),
+            format!("http://127.0.0.1:{runtime_port}/.rt/{}", function.name),
+        ),
+        ("AWS_LAMBDA_FUNCTION_NAME".to_owned(), function.name.clone()),
+        ("AWS_LAMBDA_FUNCTION_VERSION".to_owned(), "$LATEST".to_owned()),
+        (
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".to_owned(),
+            function.memory_mb.to_string(),
+        ),
+        ("RUST_LOG".to_owned(), options.function_log_level.clone()),
+    ]);
+    FunctionProcess {
+        name: function.name.clone(),
+        binary: options.bin_dir.join(&function.name),
+        environment,
+        log: logs_dir.join(format!("{}.log", function.name)),
     }
 }
 

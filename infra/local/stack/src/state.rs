@@ -19,6 +19,8 @@ pub struct StackState {
     /// The Lambda Runtime API emulator; invoke a function with
     /// `POST {runtime_api_url}/2015-03-31/functions/{name}/invocations`.
     pub runtime_api_url: String,
+    /// The stack's own control API: `POST /poller/faults` and `DELETE /poller/faults/{org_id}`.
+    pub control_url: String,
     pub region: String,
     pub workspace_dir: PathBuf,
     pub bin_dir: PathBuf,

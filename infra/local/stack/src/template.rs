@@ -24,6 +24,8 @@ pub struct Template {
 #[derive(Debug, Clone)]
 pub struct Resource {
     pub kind: String,
+    /// The condition that decides whether the resource exists.
+    pub condition: Option<String>,
     pub properties: Map<String, Value>,
     pub metadata: Map<String, Value>,
 }
@@ -64,10 +66,15 @@ impl Template {
                 .and_then(Value::as_object)
                 .cloned()
                 .unwrap_or_default();
+            let condition = resource
+                .get("Condition")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
             resources.insert(
                 id,
                 Resource {
                     kind,
+                    condition,
                     properties,
                     metadata,
                 },

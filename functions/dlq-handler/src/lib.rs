@@ -1,0 +1,134 @@
+//! The dead-letter handler, fed by the submissions queue's dead-letter queue: SQS gave up on
+//! these messages after `maxReceiveCount` receives. Each of their invoices that still waits
+//! (`queued`, or `submitting` past its lease) is looked up at the provider: issued means
+//! `accepted` (a timeout hid it), otherwise it ends `failed` with its last error, and can be
+//! retried (`POST /v1/invoices/{id}/retry`). Ended invoices and live leases are left alone. A
+//! look-up that fails transiently leaves the message for later; an unreadable message is
+//! dropped with an error log (nothing can be done with it).
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use lambda_runtime::{Error, LambdaEvent};
+use shared::clock;
+use shared::metrics::Metrics;
+use shared::provider::{is_ours, provider_reference};
+use shared::queue::SubmissionMessage;
+use shared::store::{Guard, Terminal};
+use shared::submission::Submission;
+use tracing::Instrument;
+
+/// What became of one invoice.
+enum Ended {
+    Accepted,
+    Rejected,
+    Failed,
+    Untouched,
+}
+
+pub async fn handle(
+    submission: &Submission,
+    event: LambdaEvent<SqsEvent>,
+) -> Result<SqsBatchResponse, Error> {
+    let mut metrics = Metrics::default();
+    let mut response = SqsBatchResponse::default();
+    for message in &event.payload.records {
+        let parsed: Option<SubmissionMessage> =
+            message.body.as_deref().and_then(|b| serde_json::from_str(b).ok());
+        let invoices: Vec<(String, String)> = match parsed {
+            Some(SubmissionMessage::Invoice(single)) => vec![(single.org_id, single.invoice_id)],
+            Some(SubmissionMessage::Chunk(chunk)) => chunk
+                .invoice_ids
+                .into_iter()
+                .map(|id| (chunk.org_id.clone(), id))
+                .collect(),
+            None => {
+                tracing::error!(
+                    message_id = message.message_id.as_deref().unwrap_or_default(),
+                    "an unreadable message reached the dead-letter queue: dropped"
+                );
+                metrics.count("UnreadableMessages", 1);
+                continue;
+            }
+        };
+        let mut retry_later = false;
+        for (org_id, invoice_id) in invoices {
+            let span = tracing::info_span!("invoice", org_id = %org_id, invoice_id = %invoice_id);
+            match end_waiting_invoice(submission, &org_id, &invoice_id)
+                .instrument(span)
+                .await
+            {
+                Ok(Ended::Accepted) => metrics.count("InvoicesAccepted", 1),
+                Ok(Ended::Rejected) => metrics.count("InvoicesRejected", 1),
+                Ok(Ended::Failed) => metrics.count("InvoicesFailed", 1),
+                Ok(Ended::Untouched) => {}
+                Err(error) => {
+                    tracing::warn!(
+                        cause = format!("{error:#}"),
+                        "the invoice could not be ended now: later"
+                    );
+                    retry_later = true;
+                }
+            }
+        }
+        if retry_later {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = message.message_id.clone().unwrap_or_default();
+            response.batch_item_failures.push(failure);
+        }
+    }
+    metrics.emit("dlq-handler");
+    Ok(response)
+}
+
+async fn end_waiting_invoice(
+    submission: &Submission,
+    org_id: &str,
+    invoice_id: &str,
+) -> anyhow::Result<Ended> {
+    let store = &submission.services.store;
+    let Some(invoice) = store.get_invoice(org_id, invoice_id).await? else {
+        return Ok(Ended::Untouched);
+    };
+    if invoice.state.status.is_terminal() {
+        return Ok(Ended::Untouched);
+    }
+    let reference = provider_reference(org_id, invoice.document.input.reference_code.as_str());
+    let found = submission
+        .provider
+        .find(&reference)
+        .await
+        .map_err(|t| anyhow::anyhow!(t.reason))?;
+    let (terminal, ended) = match found {
+        Some(bill) if is_ours(&bill, &invoice) => (
+            Terminal::Accepted {
+                number: bill.number,
+                cufe: bill.cufe,
+                qr_url: bill.qr_url,
+            },
+            Ended::Accepted,
+        ),
+        Some(_) => (
+            Terminal::Rejected {
+                errors: vec!["the provider holds another document with this reference code".to_owned()],
+            },
+            Ended::Rejected,
+        ),
+        None => (Terminal::Failed, Ended::Failed),
+    };
+    let now = clock::now();
+    let guard = Guard::Waiting {
+        now_ms: clock::epoch_ms(now),
+    };
+    if store
+        .finish_invoice(&invoice, guard, &terminal, &clock::rfc3339(now))
+        .await?
+    {
+        tracing::info!(
+            status = terminal.status().as_str(),
+            "the dead-letter queue ended the invoice"
+        );
+        Ok(ended)
+    } else {
+        tracing::info!("the invoice is held by a live lease or ended meanwhile: left alone");
+        Ok(Ended::Untouched)
+    }
+}

@@ -1,0 +1,246 @@
+//! The submission of an invoice in the table: a worker claims it with a lease (and gets it in
+//! the same call), then ends its attempt with a terminal state or by putting it back in the
+//! queue, each write conditional on its lease. The dead-letter handler ends invoices that wait
+//! (queued, or submitting past their lease) without one.
+
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+
+use super::invoices::invoice_of;
+use super::{Store, key, keys, record};
+use crate::invoices::{Invoice, Status};
+
+/// What a claim found.
+#[derive(Debug)]
+pub enum Claim {
+    /// Ours until the lease expires.
+    Claimed { invoice: Box<Invoice>, lease: String },
+    /// Accepted, rejected or failed already: nothing to do.
+    Finished,
+    /// Another worker holds it until this time (epoch ms).
+    LeasedUntil(i64),
+    /// No such invoice.
+    Missing,
+}
+
+/// The end of an invoice's submission.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Terminal {
+    Accepted {
+        number: String,
+        cufe: String,
+        qr_url: String,
+    },
+    Rejected {
+        errors: Vec<String>,
+    },
+    /// The dead-letter queue gave up on it; its last error stays.
+    Failed,
+}
+
+impl Terminal {
+    pub fn status(&self) -> Status {
+        match self {
+            Terminal::Accepted { .. } => Status::Accepted,
+            Terminal::Rejected { .. } => Status::Rejected,
+            Terminal::Failed => Status::Failed,
+        }
+    }
+}
+
+/// Who may end an attempt: the worker holding the lease, or (for the dead-letter handler)
+/// anyone, while the invoice waits without a live lease.
+#[derive(Clone, Copy, Debug)]
+pub enum Guard<'a> {
+    Lease(&'a str),
+    Waiting { now_ms: i64 },
+}
+
+#[derive(serde::Deserialize)]
+struct LeaseState {
+    status: Status,
+    lease_expires_at: Option<i64>,
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+impl Store {
+    /// Claims an invoice that is `queued`, or `submitting` past its lease, until `lease_until_ms`.
+    pub async fn claim_invoice(
+        &self,
+        org_id: &str,
+        invoice_id: &str,
+        now_ms: i64,
+        lease_until_ms: i64,
+        now: &str,
+    ) -> anyhow::Result<Claim> {
+        let lease = crate::ids::new_id();
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::org(org_id), keys::invoice(invoice_id))))
+            .update_expression(
+                "SET #status = :submitting, lease_token = :lease, lease_expires_at = :until, updated_at = :now, \
+                 GSI1PK = :by_status, GSI3PK = :shard, GSI3SK = :due ADD attempts :one",
+            )
+            .condition_expression(
+                "attribute_exists(PK) AND (#status = :queued OR (#status = :submitting AND lease_expires_at < :now_ms))",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":submitting", s(Status::Submitting.as_str()))
+            .expression_attribute_values(":queued", s(Status::Queued.as_str()))
+            .expression_attribute_values(":lease", s(lease.clone()))
+            .expression_attribute_values(":until", n(lease_until_ms))
+            .expression_attribute_values(":now", s(now))
+            .expression_attribute_values(":now_ms", n(now_ms))
+            .expression_attribute_values(":by_status", s(keys::by_status(org_id, Status::Submitting.as_str())))
+            .expression_attribute_values(":shard", s(keys::recovery_shard(invoice_id)))
+            .expression_attribute_values(":due", s(keys::recovery_due(lease_until_ms, org_id, invoice_id)))
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(output) => Ok(Claim::Claimed {
+                invoice: Box::new(invoice_of(output.attributes.unwrap_or_default())?),
+                lease,
+            }),
+            Err(error) => {
+                let old = match error.as_service_error() {
+                    Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(failed)) => {
+                        failed.item.clone()
+                    }
+                    _ => return Err(aws_sdk_dynamodb::Error::from(error).into()),
+                };
+                let Some(old) = old else { return Ok(Claim::Missing) };
+                let state: LeaseState = record(old)?;
+                Ok(if state.status.is_terminal() {
+                    Claim::Finished
+                } else {
+                    Claim::LeasedUntil(state.lease_expires_at.unwrap_or(now_ms))
+                })
+            }
+        }
+    }
+
+    /// Ends an invoice's submission; `false` when the guard no longer holds (another worker took
+    /// over, or it ended already).
+    pub async fn finish_invoice(
+        &self,
+        invoice: &Invoice,
+        guard: Guard<'_>,
+        terminal: &Terminal,
+        now: &str,
+    ) -> anyhow::Result<bool> {
+        let (org_id, invoice_id) = (&invoice.organization_id, &invoice.id);
+        let status = terminal.status();
+        let mut sets = vec!["#status = :status", "updated_at = :now", "GSI1PK = :by_status"];
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::org(org_id), keys::invoice(invoice_id))))
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":status", s(status.as_str()))
+            .expression_attribute_values(":now", s(now))
+            .expression_attribute_values(":by_status", s(keys::by_status(org_id, status.as_str())));
+        match terminal {
+            Terminal::Accepted { number, cufe, qr_url } => {
+                sets.extend([
+                    "#number = :number",
+                    "cufe = :cufe",
+                    "qr_url = :qr",
+                    "accepted_at = :now",
+                ]);
+                request = request
+                    .expression_attribute_names("#number", "number")
+                    .expression_attribute_values(":number", s(number))
+                    .expression_attribute_values(":cufe", s(cufe))
+                    .expression_attribute_values(":qr", s(qr_url));
+            }
+            Terminal::Rejected { errors } => {
+                sets.push("provider_errors = :errors");
+                let errors = errors.iter().map(|e| s(e.as_str())).collect();
+                request = request.expression_attribute_values(":errors", AttributeValue::L(errors));
+            }
+            Terminal::Failed => {}
+        }
+        request = match guard {
+            Guard::Lease(lease) => request
+                .condition_expression("lease_token = :lease")
+                .expression_attribute_values(":lease", s(lease)),
+            Guard::Waiting { now_ms } => request
+                .condition_expression(
+                    "#status = :queued OR (#status = :submitting AND lease_expires_at < :now_ms)",
+                )
+                .expression_attribute_values(":queued", s(Status::Queued.as_str()))
+                .expression_attribute_values(":submitting", s(Status::Submitting.as_str()))
+                .expression_attribute_values(":now_ms", n(now_ms)),
+        };
+        let expression = format!(
+            "SET {} REMOVE GSI3PK, GSI3SK, lease_token, lease_expires_at",
+            sets.join(", ")
+        );
+        match request.update_expression(expression).send().await {
+            Ok(_) => Ok(true),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(aws_sdk_dynamodb::Error::from(error).into()),
+        }
+    }
+
+    /// Puts a claimed invoice back to `queued` after a transient failure, due for recovery at
+    /// `recover_at_ms` should its next message be lost; `false` when the lease was lost.
+    pub async fn release_invoice(
+        &self,
+        invoice: &Invoice,
+        lease: &str,
+        error: &str,
+        recover_at_ms: i64,
+        now: &str,
+    ) -> anyhow::Result<bool> {
+        let (org_id, invoice_id) = (&invoice.organization_id, &invoice.id);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::org(org_id), keys::invoice(invoice_id))))
+            .update_expression(
+                "SET #status = :queued, last_error = :error, updated_at = :now, GSI1PK = :by_status, GSI3SK = :due \
+                 REMOVE lease_token, lease_expires_at",
+            )
+            .condition_expression("lease_token = :lease")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":queued", s(Status::Queued.as_str()))
+            .expression_attribute_values(":error", s(error))
+            .expression_attribute_values(":now", s(now))
+            .expression_attribute_values(":by_status", s(keys::by_status(org_id, Status::Queued.as_str())))
+            .expression_attribute_values(":due", s(keys::recovery_due(recover_at_ms, org_id, invoice_id)))
+            .expression_attribute_values(":lease", s(lease))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(aws_sdk_dynamodb::Error::from(error).into()),
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! What the submission functions (the worker and the dead-letter handler) hold: the common
+//! services, the provider client, and their settings from the template.
+
+use std::time::Duration;
+
+use crate::aws::SdkConfig;
+use crate::bootstrap::State;
+use crate::config::{Config, vars};
+use crate::provider::Provider;
+use crate::services::Services;
+
+/// Settings of the submission path (template parameters, short locally).
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Receives of a message before SQS moves it to the dead-letter queue.
+    pub max_receive_count: u32,
+    /// How long a claim holds an invoice: more than a provider call, less than the queue's
+    /// visibility timeout.
+    pub lease: Duration,
+    pub provider_timeout: Duration,
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    /// Invoices worked at once by one invocation.
+    pub concurrency: usize,
+}
+
+pub struct Submission {
+    pub services: Services,
+    pub provider: Provider,
+    pub settings: Settings,
+}
+
+impl State for Submission {
+    fn build(sdk: &SdkConfig, config: &Config) -> anyhow::Result<Self> {
+        let seconds = |name, default| config.number(name, default).map(Duration::from_secs);
+        let settings = Settings {
+            max_receive_count: u32::try_from(config.number(vars::MAX_RECEIVE_COUNT, 5)?)?,
+            lease: seconds(vars::LEASE_SECONDS, 30)?,
+            provider_timeout: seconds(vars::PROVIDER_TIMEOUT_SECONDS, 10)?,
+            retry_base: seconds(vars::RETRY_BASE_DELAY_SECONDS, 10)?,
+            retry_max: seconds(vars::RETRY_MAX_DELAY_SECONDS, 300)?,
+            concurrency: usize::try_from(config.number(vars::WORKER_CONCURRENCY, 8)?)?.max(1),
+        };
+        anyhow::ensure!(
+            settings.provider_timeout < settings.lease,
+            "the provider timeout must be shorter than the lease"
+        );
+        let provider = Provider::new(
+            config.provider_base_url()?,
+            settings.provider_timeout,
+            aws_sdk_secretsmanager::Client::new(sdk),
+            config.provider_secret_id()?,
+        )?;
+        Ok(Self {
+            services: Services::build(sdk, config)?,
+            provider,
+            settings,
+        })
+    }
+}
