@@ -8,7 +8,8 @@ use crate::auth::{KeyRing, Tokens};
 use crate::aws::SdkConfig;
 use crate::bootstrap::State;
 use crate::config::Config;
-use crate::queue::Queue;
+use crate::invoices::Invoice;
+use crate::queue::{InvoiceMessage, Queue};
 use crate::store::Store;
 
 pub struct Services {
@@ -23,6 +24,22 @@ pub struct Services {
 impl Services {
     pub fn keyring(&self) -> &KeyRing {
         self.tokens.keyring()
+    }
+
+    /// Queues a stored invoice for submission. A failed send is logged, not returned: the
+    /// invoice is stored `queued`, and the reconciler queues it once it waited too long.
+    pub async fn queue_for_submission(&self, invoice: &Invoice) -> anyhow::Result<()> {
+        let message = InvoiceMessage {
+            org_id: invoice.organization_id.clone(),
+            invoice_id: invoice.id.clone(),
+        };
+        if let Err(error) = self.queue()?.send_invoice(&message).await {
+            tracing::error!(
+                cause = format!("{error:#}"),
+                "the invoice is stored but not queued: the reconciler will queue it"
+            );
+        }
+        Ok(())
     }
 
     /// The submissions queue; an error when this function was not given one.

@@ -10,7 +10,6 @@ use shared::domain::invoice::InvoiceInput;
 use shared::http::{ApiError, HandlerResult, Request, read_json};
 use shared::idempotency::{IdempotencyKey, replay};
 use shared::invoices::Invoice;
-use shared::queue::InvoiceMessage;
 use shared::services::Services;
 use shared::store::{CreateInvoiceError, Replay};
 use shared::validation::Problems;
@@ -60,15 +59,6 @@ pub async fn handle(services: &Services, request: Request) -> HandlerResult {
         }
         Err(CreateInvoiceError::Store(cause)) => return Err(cause.into()),
     }
-    let message = InvoiceMessage {
-        org_id: caller.org_id.clone(),
-        invoice_id: invoice.id.clone(),
-    };
-    if let Err(error) = services.queue()?.send_invoice(&message).await {
-        tracing::error!(
-            cause = format!("{error:#}"),
-            "the invoice is stored but not queued: the reconciler will queue it"
-        );
-    }
+    services.queue_for_submission(&invoice).await?;
     Ok(shared::http::json(StatusCode::ACCEPTED, &invoice.view()))
 }

@@ -7,7 +7,6 @@ use shared::clock;
 use shared::http::{ApiError, HandlerResult, Request, path_param};
 use shared::idempotency::{IdempotencyKey, replay};
 use shared::invoices::Status;
-use shared::queue::InvoiceMessage;
 use shared::services::Services;
 use shared::store::{Replay, RetryError};
 
@@ -68,16 +67,7 @@ pub async fn handle(services: &Services, request: Request) -> HandlerResult {
         }
         Err(RetryError::Store(cause)) => return Err(cause.into()),
     }
-    let message = InvoiceMessage {
-        org_id: caller.org_id.clone(),
-        invoice_id: invoice.id.clone(),
-    };
-    if let Err(error) = services.queue()?.send_invoice(&message).await {
-        tracing::error!(
-            cause = format!("{error:#}"),
-            "the invoice is re-queued in the table only: the reconciler will send it"
-        );
-    }
+    services.queue_for_submission(&invoice).await?;
     tracing::info!("a failed invoice was sent back to the queue");
     Ok(shared::http::json(StatusCode::ACCEPTED, &invoice.view()))
 }

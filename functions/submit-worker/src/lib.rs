@@ -221,11 +221,16 @@ mod tests {
         let message = |body: &str| {
             let mut message = SqsMessage::default();
             message.body = Some(body.to_owned());
-            message.attributes.insert("ApproximateReceiveCount".to_owned(), "3".to_owned());
+            message
+                .attributes
+                .insert("ApproximateReceiveCount".to_owned(), "3".to_owned());
             Received::read(&message)
         };
         let chunk = message(r#"{"org_id":"o","batch_id":"b","invoice_ids":["i","j"]}"#);
-        assert_eq!(chunk.invoices(), [("o".to_owned(), "i".to_owned()), ("o".to_owned(), "j".to_owned())]);
+        assert_eq!(
+            chunk.invoices(),
+            [("o".to_owned(), "i".to_owned()), ("o".to_owned(), "j".to_owned())]
+        );
         assert_eq!(chunk.receive_count, 3);
         assert!(message("poison").invoices().is_empty());
     }

@@ -4,7 +4,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
-use super::{Store, key, keys, record};
+use super::{Store, keys, record};
 use crate::invoices::SubmissionState;
 
 /// What a replay answers.
@@ -62,18 +62,11 @@ impl Store {
         org_id: &str,
         scope: &str,
     ) -> anyhow::Result<Option<IdempotencyRecord>> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::org(org_id), keys::idempotency(scope))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(aws_sdk_dynamodb::Error::from)?;
+        let item = self
+            .get(keys::org(org_id), keys::idempotency(scope), true)
+            .await?;
         let now = crate::clock::now().unix_timestamp();
-        Ok(output
-            .item
+        Ok(item
             .map(record::<IdempotencyRecord>)
             .transpose()?
             .filter(|r| r.expires_at >= now))

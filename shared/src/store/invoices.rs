@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
 use super::idempotency::IdempotencyRecord;
-use super::{Item, PageKey, Store, cancellation_codes, key, keys, page_key, record, start_key};
+use super::{Item, PageKey, Store, applied, key, keys, page_key, record, start_key};
 use crate::invoices::{Document, Invoice, Status, SubmissionState};
 
 /// The attributes of an invoice item besides keys and indexes.
@@ -166,20 +166,10 @@ impl Store {
         if let Some(record) = idempotency {
             actions.push(self.put_idempotency(org, record)?);
         }
-        let Err(error) = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await
-        else {
-            return Ok(());
-        };
-        let failed =
-            |index: usize, codes: &[String]| codes.get(index).is_some_and(|c| c == "ConditionalCheckFailed");
-        match cancellation_codes(&error) {
-            Some(codes) if failed(2, &codes) => Err(CreateInvoiceError::IdempotencyKeyUsed),
-            Some(codes) if failed(1, &codes) => {
+        match self.transact(actions).await {
+            Ok(()) => Ok(()),
+            Err(refusal) if refusal.at(2) => Err(CreateInvoiceError::IdempotencyKeyUsed),
+            Err(refusal) if refusal.at(1) => {
                 let existing_id = self
                     .invoice_of_reference(org, reference_code)
                     .await?
@@ -189,9 +179,7 @@ impl Store {
                     existing_id,
                 })
             }
-            _ => Err(anyhow::Error::from(aws_sdk_dynamodb::Error::from(error))
-                .context("storing an invoice")
-                .into()),
+            Err(refusal) => Err(refusal.into_error("storing an invoice").into()),
         }
     }
 
@@ -201,30 +189,18 @@ impl Store {
         org_id: &str,
         reference_code: &str,
     ) -> anyhow::Result<Option<String>> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::org(org_id), keys::reference(reference_code))))
-            .send()
-            .await
-            .map_err(aws_sdk_dynamodb::Error::from)?;
-        Ok(output
-            .item
-            .and_then(|item| item.get("invoice_id")?.as_s().ok().cloned()))
+        let item = self
+            .get(keys::org(org_id), keys::reference(reference_code), false)
+            .await?;
+        Ok(item.and_then(|item| item.get("invoice_id")?.as_s().ok().cloned()))
     }
 
     /// One invoice of one organization.
     pub async fn get_invoice(&self, org_id: &str, invoice_id: &str) -> anyhow::Result<Option<Invoice>> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::org(org_id), keys::invoice(invoice_id))))
-            .send()
-            .await
-            .map_err(aws_sdk_dynamodb::Error::from)?;
-        output.item.map(invoice_of).transpose()
+        self.get(keys::org(org_id), keys::invoice(invoice_id), false)
+            .await?
+            .map(invoice_of)
+            .transpose()
     }
 
     /// A page of an organization's invoices, newest first: one `Query` on the table, the status
@@ -311,23 +287,11 @@ impl Store {
         if let Some(record) = idempotency {
             actions.push(self.put_idempotency(org_id, record)?);
         }
-        let Err(error) = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await
-        else {
-            return Ok(());
-        };
-        let failed =
-            |index: usize, codes: &[String]| codes.get(index).is_some_and(|c| c == "ConditionalCheckFailed");
-        match cancellation_codes(&error) {
-            Some(codes) if failed(1, &codes) => Err(RetryError::IdempotencyKeyUsed),
-            Some(codes) if failed(0, &codes) => Err(RetryError::NoLongerFailed),
-            _ => Err(RetryError::Store(
-                anyhow::Error::from(aws_sdk_dynamodb::Error::from(error)).context("re-queueing an invoice"),
-            )),
+        match self.transact(actions).await {
+            Ok(()) => Ok(()),
+            Err(refusal) if refusal.at(1) => Err(RetryError::IdempotencyKeyUsed),
+            Err(refusal) if refusal.at(0) => Err(RetryError::NoLongerFailed),
+            Err(refusal) => Err(RetryError::Store(refusal.into_error("re-queueing an invoice"))),
         }
     }
 
@@ -369,6 +333,7 @@ impl Store {
 
     /// Moves an entry's recovery time to `due_ms`, unless its invoice moved on meanwhile.
     pub async fn postpone_recovery(&self, entry: &RecoveryEntry, due_ms: i64) -> anyhow::Result<()> {
+        let next = keys::recovery_due(due_ms, &entry.org_id, &entry.invoice_id);
         let result = self
             .client
             .update_item()
@@ -379,23 +344,10 @@ impl Store {
             )))
             .update_expression("SET GSI3SK = :next")
             .condition_expression("GSI3SK = :current")
-            .expression_attribute_values(
-                ":next",
-                AttributeValue::S(keys::recovery_due(due_ms, &entry.org_id, &entry.invoice_id)),
-            )
+            .expression_attribute_values(":next", AttributeValue::S(next))
             .expression_attribute_values(":current", AttributeValue::S(entry.due_key.clone()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(error) => Err(aws_sdk_dynamodb::Error::from(error).into()),
-        }
+        applied(result).map(|_| ())
     }
 }

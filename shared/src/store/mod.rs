@@ -13,6 +13,7 @@ mod users;
 use std::collections::{BTreeMap, HashMap};
 
 use anyhow::Context;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -45,6 +46,37 @@ impl Store {
             client: aws_sdk_dynamodb::Client::new(sdk),
             table: table.to_owned(),
         }
+    }
+
+    /// One item by its keys; `consistent` when a write made a moment ago must be seen.
+    pub(crate) async fn get(&self, pk: String, sk: String, consistent: bool) -> anyhow::Result<Option<Item>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .consistent_read(consistent)
+            .send()
+            .await
+            .map_err(aws_sdk_dynamodb::Error::from)?;
+        Ok(output.item)
+    }
+}
+
+/// `Ok(true)` when a conditional write was applied, `Ok(false)` when its condition did not hold.
+pub(crate) fn applied<T, E, R>(result: Result<T, SdkError<E, R>>) -> anyhow::Result<bool>
+where
+    E: ProvideErrorMetadata,
+    aws_sdk_dynamodb::Error: From<SdkError<E, R>>,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(error)
+            if error.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(false)
+        }
+        Err(error) => Err(aws_sdk_dynamodb::Error::from(error).into()),
     }
 }
 
@@ -87,22 +119,62 @@ pub(crate) fn start_key(key: Option<&PageKey>) -> Option<Item> {
     })
 }
 
-/// The reason codes of a cancelled transaction, in action order (`None` when not cancelled).
-pub(crate) fn cancellation_codes(
-    error: &aws_sdk_dynamodb::error::SdkError<
-        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
-    >,
-) -> Option<Vec<String>> {
-    match error.as_service_error()? {
-        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(
-            cancelled,
-        ) => Some(
-            cancelled
-                .cancellation_reasons()
-                .iter()
-                .map(|reason| reason.code().unwrap_or("None").to_owned())
-                .collect(),
-        ),
-        _ => None,
+/// Why a transaction did not apply.
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    /// The actions (by index) whose condition did not hold; nothing was written.
+    Conditions(Vec<usize>),
+    Failed(anyhow::Error),
+}
+
+impl Refusal {
+    /// Whether action `index` failed its condition.
+    pub(crate) fn at(&self, index: usize) -> bool {
+        matches!(self, Refusal::Conditions(failed) if failed.contains(&index))
+    }
+
+    pub(crate) fn into_error(self, what: &'static str) -> anyhow::Error {
+        match self {
+            Refusal::Conditions(failed) => {
+                anyhow::anyhow!("{what}: the conditions of actions {failed:?} failed")
+            }
+            Refusal::Failed(error) => error.context(what),
+        }
+    }
+}
+
+impl Store {
+    /// Writes `actions` in one transaction: all or nothing.
+    pub(crate) async fn transact(
+        &self,
+        actions: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+    ) -> Result<(), Refusal> {
+        let Err(error) = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await
+        else {
+            return Ok(());
+        };
+        let cancelled = match error.as_service_error() {
+            Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(
+                cancelled,
+            )) => Some(
+                cancelled
+                    .cancellation_reasons()
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, reason)| reason.code() == Some("ConditionalCheckFailed"))
+                    .map(|(index, _)| index)
+                    .collect::<Vec<_>>(),
+            ),
+            _ => None,
+        };
+        match cancelled {
+            Some(failed) if !failed.is_empty() => Err(Refusal::Conditions(failed)),
+            _ => Err(Refusal::Failed(aws_sdk_dynamodb::Error::from(error).into())),
+        }
     }
 }

@@ -5,7 +5,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
-use super::{Store, item, key, keys, record};
+use super::{Store, applied, item, key, keys, record};
 use crate::auth::Role;
 use crate::auth::tokens::{REFRESH_TTL_SECONDS, RefreshToken};
 
@@ -63,13 +63,6 @@ impl Session {
     }
 }
 
-fn conditional_failure<E>(error: &aws_sdk_dynamodb::error::SdkError<E>) -> bool
-where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
-{
-    error.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
-}
-
 impl Store {
     pub(crate) fn put_session(&self, session: &Session) -> anyhow::Result<TransactWriteItem> {
         Ok(TransactWriteItem::builder()
@@ -96,27 +89,17 @@ impl Store {
         if let Some(email) = clear_attempts_of {
             actions.push(self.delete_attempts(email)?);
         }
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
+        self.transact(actions)
             .await
-            .map_err(aws_sdk_dynamodb::Error::from)?;
-        Ok(())
+            .map_err(|refusal| refusal.into_error("starting a session"))
     }
 
     /// A family, read consistently (a rotation a moment ago must be seen).
     pub async fn get_session(&self, org_id: &str, family: &str) -> anyhow::Result<Option<Session>> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::org(org_id), keys::session(family))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(aws_sdk_dynamodb::Error::from)?;
-        output.item.map(record).transpose()
+        self.get(keys::org(org_id), keys::session(family), true)
+            .await?
+            .map(record)
+            .transpose()
     }
 
     /// Makes `next_jti` the family's current token if `presented_jti` still is; `false` when
@@ -149,11 +132,7 @@ impl Store {
             .expression_attribute_values(":false", AttributeValue::Bool(false))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(error) if conditional_failure(&error) => Ok(false),
-            Err(error) => Err(aws_sdk_dynamodb::Error::from(error).into()),
-        }
+        applied(result)
     }
 
     /// Revokes a family: none of its refresh tokens works any more.
@@ -168,12 +147,8 @@ impl Store {
             .expression_attribute_values(":true", AttributeValue::Bool(true))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            // Gone already (expired): nothing left to revoke.
-            Err(error) if conditional_failure(&error) => Ok(()),
-            Err(error) => Err(aws_sdk_dynamodb::Error::from(error).into()),
-        }
+        // Gone already (expired): nothing is left to revoke.
+        applied(result).map(|_| ())
     }
 }
 

@@ -6,7 +6,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::invoices::invoice_of;
-use super::{Store, key, keys, record};
+use super::{Store, applied, key, keys, record};
 use crate::invoices::{Invoice, Status};
 
 /// What a claim found.
@@ -188,17 +188,7 @@ impl Store {
             "SET {} REMOVE GSI3PK, GSI3SK, lease_token, lease_expires_at",
             sets.join(", ")
         );
-        match request.update_expression(expression).send().await {
-            Ok(_) => Ok(true),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(error) => Err(aws_sdk_dynamodb::Error::from(error).into()),
-        }
+        applied(request.update_expression(expression).send().await)
     }
 
     /// Puts a claimed invoice back to `queued` after a transient failure, due for recovery at
@@ -231,16 +221,6 @@ impl Store {
             .expression_attribute_values(":lease", s(lease))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(error) => Err(aws_sdk_dynamodb::Error::from(error).into()),
-        }
+        applied(result)
     }
 }

@@ -5,7 +5,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
-use super::{PageKey, Store, cancellation_codes, item, key, keys, page_key, record, start_key};
+use super::{PageKey, Store, item, keys, page_key, record, start_key};
 use crate::auth::Role;
 use crate::http::ApiError;
 
@@ -109,22 +109,10 @@ impl Store {
     ) -> Result<(), EmailTaken> {
         let mut actions = self.user_writes(user, password_hash)?;
         actions.extend(extra);
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(error) => match cancellation_codes(&error) {
-                Some(codes) if codes.first().is_some_and(|c| c == "ConditionalCheckFailed") => {
-                    Err(EmailTaken::Taken)
-                }
-                _ => Err(EmailTaken::Store(
-                    anyhow::Error::from(aws_sdk_dynamodb::Error::from(error)).context("writing a user"),
-                )),
-            },
+        match self.transact(actions).await {
+            Ok(()) => Ok(()),
+            Err(refusal) if refusal.at(0) => Err(EmailTaken::Taken),
+            Err(refusal) => Err(EmailTaken::Store(refusal.into_error("writing a user"))),
         }
     }
 
@@ -154,15 +142,10 @@ impl Store {
 
     /// One user of one organization.
     pub async fn get_user(&self, org_id: &str, user_id: &str) -> anyhow::Result<Option<UserRecord>> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::org(org_id), keys::user(user_id))))
-            .send()
-            .await
-            .map_err(aws_sdk_dynamodb::Error::from)?;
-        output.item.map(record).transpose()
+        self.get(keys::org(org_id), keys::user(user_id), false)
+            .await?
+            .map(record)
+            .transpose()
     }
 
     /// A page of an organization's users, oldest first.
