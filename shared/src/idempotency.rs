@@ -71,6 +71,15 @@ impl IdempotencyKey {
             status: status.as_u16(),
             replay,
             expires_at: now + RETENTION_SECONDS,
+            in_progress_until: None,
+        }
+    }
+
+    /// The record that holds the key while a long request runs, until `until_ms`.
+    pub fn in_progress(&self, now: i64, until_ms: i64) -> IdempotencyRecord {
+        IdempotencyRecord {
+            in_progress_until: Some(until_ms),
+            ..self.record(StatusCode::ACCEPTED, Replay::Pending, now)
         }
     }
 }
@@ -85,6 +94,9 @@ pub async fn replay(store: &Store, org_id: &str, key: &IdempotencyKey) -> Handle
     if record.fingerprint != key.fingerprint {
         return Err(ApiError::IdempotencyKeyReused);
     }
+    if record.in_progress_until.is_some() {
+        return Err(ApiError::IdempotencyInProgress);
+    }
     let status = StatusCode::from_u16(record.status).map_err(anyhow::Error::from)?;
     let mut response = match record.replay {
         Replay::Body { body } => {
@@ -92,6 +104,7 @@ pub async fn replay(store: &Store, org_id: &str, key: &IdempotencyKey) -> Handle
             *response.body_mut() = lambda_http::Body::Text(body);
             response
         }
+        Replay::Pending => return Err(ApiError::IdempotencyInProgress),
         Replay::Invoice { invoice_id, state } => {
             let mut invoice = store
                 .get_invoice(org_id, &invoice_id)

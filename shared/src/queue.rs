@@ -43,6 +43,8 @@ pub struct Queue {
 
 /// SQS's largest `SendMessageBatch`.
 const BATCH_LIMIT: usize = 10;
+/// Tries of the entries of a `SendMessageBatch` that SQS refused.
+const SEND_TRIES: u32 = 3;
 
 /// The trace header of the current invocation, when Lambda traces it.
 pub fn current_trace_header() -> Option<String> {
@@ -107,34 +109,49 @@ impl Queue {
         Ok(())
     }
 
-    /// Queues many invoices, ten per call; answers the messages that could not be sent.
-    pub async fn send_invoices(&self, messages: &[InvoiceMessage]) -> anyhow::Result<Vec<InvoiceMessage>> {
+    /// Sends many messages, ten per call, sending again the entries SQS refuses (a few times);
+    /// answers the messages that could not be sent.
+    pub async fn send_all(&self, messages: &[SubmissionMessage]) -> anyhow::Result<Vec<SubmissionMessage>> {
         let mut unsent = Vec::new();
         for chunk in messages.chunks(BATCH_LIMIT) {
-            let entries = chunk
-                .iter()
-                .enumerate()
-                .map(|(index, message)| {
-                    Ok(SendMessageBatchRequestEntry::builder()
-                        .id(index.to_string())
-                        .message_body(serde_json::to_string(message)?)
-                        .build()?)
-                })
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            let output = self
-                .client
-                .send_message_batch()
-                .queue_url(&self.url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .map_err(aws_sdk_sqs::Error::from)
-                .context("sending submission messages")?;
-            for failed in output.failed() {
-                if let Some(message) = failed.id().parse::<usize>().ok().and_then(|i| chunk.get(i)) {
-                    unsent.push(message.clone());
+            let mut pending: Vec<&SubmissionMessage> = chunk.iter().collect();
+            for attempt in 0..SEND_TRIES {
+                let entries = pending
+                    .iter()
+                    .enumerate()
+                    .map(|(index, message)| {
+                        Ok(SendMessageBatchRequestEntry::builder()
+                            .id(index.to_string())
+                            .message_body(serde_json::to_string(message)?)
+                            .build()?)
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                let output = self
+                    .client
+                    .send_message_batch()
+                    .queue_url(&self.url)
+                    .set_entries(Some(entries))
+                    .send()
+                    .await
+                    .map_err(aws_sdk_sqs::Error::from)
+                    .context("sending submission messages")?;
+                let failed: Vec<usize> = output
+                    .failed()
+                    .iter()
+                    .filter_map(|f| f.id().parse().ok())
+                    .collect();
+                pending = failed
+                    .iter()
+                    .filter_map(|index| pending.get(*index).copied())
+                    .collect();
+                if pending.is_empty() {
+                    break;
+                }
+                if attempt + 1 < SEND_TRIES {
+                    tokio::time::sleep(std::time::Duration::from_millis(100 << attempt)).await;
                 }
             }
+            unsent.extend(pending.into_iter().cloned());
         }
         Ok(unsent)
     }

@@ -11,6 +11,7 @@
 )]
 
 mod auth;
+mod batches;
 mod emulator;
 mod events;
 mod health;

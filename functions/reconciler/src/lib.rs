@@ -7,7 +7,7 @@
 use lambda_runtime::{Error, LambdaEvent};
 use serde_json::{Value, json};
 use shared::clock;
-use shared::queue::InvoiceMessage;
+use shared::queue::{InvoiceMessage, SubmissionMessage};
 use shared::services::Services;
 use shared::store::keys::RECOVERY_SHARDS;
 
@@ -25,16 +25,18 @@ pub async fn handle(services: &Services, _event: LambdaEvent<Value>) -> Result<V
         if due.is_empty() {
             continue;
         }
-        let messages: Vec<InvoiceMessage> = due
+        let messages: Vec<SubmissionMessage> = due
             .iter()
-            .map(|entry| InvoiceMessage {
-                org_id: entry.org_id.clone(),
-                invoice_id: entry.invoice_id.clone(),
+            .map(|entry| {
+                SubmissionMessage::Invoice(InvoiceMessage {
+                    org_id: entry.org_id.clone(),
+                    invoice_id: entry.invoice_id.clone(),
+                })
             })
             .collect();
-        let unsent = queue.send_invoices(&messages).await?;
-        for entry in &due {
-            if unsent.iter().any(|m| m.invoice_id == entry.invoice_id) {
+        let unsent = queue.send_all(&messages).await?;
+        for (entry, message) in due.iter().zip(&messages) {
+            if unsent.contains(message) {
                 continue;
             }
             services.store.postpone_recovery(entry, next_due_ms).await?;

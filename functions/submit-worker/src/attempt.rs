@@ -9,14 +9,14 @@ use shared::clock;
 use shared::invoices::Invoice;
 use shared::metrics::Metrics;
 use shared::provider::{Outcome, Transient, is_ours, provider_reference};
-use shared::store::{Claim, Guard, Terminal};
+use shared::store::{Claim, Decided, Terminal};
 use shared::submission::Submission;
 use tracing::Instrument;
 
 use crate::backoff;
 
 /// How an attempt ended, for its message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum Attempt {
     /// Nothing more to do for this invoice: it ended, or ends elsewhere.
     Done,
@@ -24,6 +24,9 @@ pub enum Attempt {
     Retry(Duration),
     /// Not started: the invocation is near its deadline.
     Unstarted,
+    /// Ended at the provider; its terminal state is written with the others of the invocation,
+    /// so that a batch's counters move once per group.
+    Decided(Box<Decided>),
 }
 
 /// Works one invoice; `receive_count` is its message's `ApproximateReceiveCount`.
@@ -93,7 +96,7 @@ async fn claim_and_submit(
         "ProviderLatency",
         u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     );
-    end(submission, &invoice, &lease, outcome, metrics).await
+    end(submission, *invoice, lease, outcome, metrics).await
 }
 
 /// Before a message's last attempt: if the provider issued the reference already (a timeout
@@ -118,14 +121,12 @@ async fn look_up_then_submit(submission: &Submission, invoice: &Invoice) -> Outc
 
 async fn end(
     submission: &Submission,
-    invoice: &Invoice,
-    lease: &str,
+    invoice: Invoice,
+    lease: String,
     outcome: Outcome,
     metrics: &mut Metrics,
 ) -> Attempt {
     let settings = &submission.settings;
-    let store = &submission.services.store;
-    let now = clock::now();
     let terminal = match outcome {
         Outcome::Issued(bill) => Terminal::Accepted {
             number: bill.number,
@@ -135,6 +136,7 @@ async fn end(
         Outcome::Rejected(errors) => Terminal::Rejected { errors },
         Outcome::Transient(Transient { reason, retry_after }) => {
             metrics.count("TransientFailures", 1);
+            let now = clock::now();
             let wait = backoff::delay(
                 invoice.state.attempts,
                 settings.retry_base,
@@ -148,10 +150,12 @@ async fn end(
                 wait_ms = wait.as_millis() as u64,
                 "a transient failure: the invoice goes back to the queue"
             );
-            return match store
-                .release_invoice(invoice, lease, &reason, recover_at, &clock::rfc3339(now))
-                .await
-            {
+            let released = submission
+                .services
+                .store
+                .release_invoice(&invoice, &lease, &reason, recover_at, &clock::rfc3339(now))
+                .await;
+            return match released {
                 Ok(true) => Attempt::Retry(wait),
                 Ok(false) => {
                     tracing::warn!("the lease was lost meanwhile: another worker has the invoice");
@@ -164,28 +168,9 @@ async fn end(
             };
         }
     };
-    match store
-        .finish_invoice(invoice, Guard::Lease(lease), &terminal, &clock::rfc3339(now))
-        .await
-    {
-        Ok(true) => {
-            let (metric, status) = match &terminal {
-                Terminal::Accepted { .. } => ("InvoicesAccepted", "accepted"),
-                Terminal::Rejected { .. } => ("InvoicesRejected", "rejected"),
-                Terminal::Failed => ("InvoicesFailed", "failed"),
-            };
-            metrics.count(metric, 1);
-            tracing::info!(status, "the invoice's submission ended");
-            Attempt::Done
-        }
-        Ok(false) => {
-            tracing::warn!("the lease was lost before the outcome was stored: another worker ends it");
-            Attempt::Done
-        }
-        Err(error) => {
-            // The provider has decided; the next attempt learns it again ("already exists").
-            tracing::error!(cause = format!("{error:#}"), "storing the outcome failed");
-            Attempt::Retry(settings.retry_base)
-        }
-    }
+    Attempt::Decided(Box::new(Decided {
+        invoice,
+        lease,
+        terminal,
+    }))
 }

@@ -25,6 +25,7 @@ use lambda_runtime::{Context, Error, LambdaEvent};
 use shared::clock;
 use shared::metrics::Metrics;
 use shared::queue::{ChunkMessage, InvoiceMessage, SubmissionMessage};
+use shared::store::{Decided, Terminal, Written};
 use shared::submission::Submission;
 
 use attempt::Attempt;
@@ -122,8 +123,15 @@ pub async fn handle(
 
     let mut metrics = Metrics::default();
     let mut outcomes: Vec<Vec<(String, Attempt)>> = messages.iter().map(|_| Vec::new()).collect();
+    let mut decided = Vec::new();
     for (index, id, outcome, invoice_metrics) in results {
         metrics.merge(invoice_metrics);
+        match outcome {
+            Attempt::Decided(decision) => decided.push((index, id, *decision)),
+            other => outcomes[index].push((id, other)),
+        }
+    }
+    for (index, id, outcome) in write_decisions(submission, decided, &mut metrics).await {
         outcomes[index].push((id, outcome));
     }
     let mut batch_item_failures = Vec::new();
@@ -140,6 +148,43 @@ pub async fn handle(
     Ok(response)
 }
 
+/// Writes the terminal states decided in this invocation together (a batch's counters move once
+/// per group) and answers each invoice's final outcome.
+async fn write_decisions(
+    submission: &Submission,
+    decided: Vec<(usize, String, Decided)>,
+    metrics: &mut Metrics,
+) -> Vec<(usize, String, Attempt)> {
+    let decisions: Vec<Decided> = decided.iter().map(|(_, _, decision)| decision.clone()).collect();
+    let now = clock::rfc3339(clock::now());
+    let written = submission.services.store.write_decisions(&decisions, &now).await;
+    decided
+        .into_iter()
+        .zip(written)
+        .map(|((index, id, decision), written)| {
+            let outcome = match written {
+                Written::Yes => {
+                    let (metric, status) = match decision.terminal {
+                        Terminal::Accepted { .. } => ("InvoicesAccepted", "accepted"),
+                        Terminal::Rejected { .. } => ("InvoicesRejected", "rejected"),
+                        Terminal::Failed => ("InvoicesFailed", "failed"),
+                    };
+                    metrics.count(metric, 1);
+                    tracing::info!(org_id = %decision.invoice.organization_id, invoice_id = %id, status, "the invoice's submission ended");
+                    Attempt::Done
+                }
+                Written::LeaseLost => {
+                    tracing::warn!(invoice_id = %id, "the lease was lost before the outcome was stored: another worker ends it");
+                    Attempt::Done
+                }
+                // The provider has decided; the next attempt learns it again ("already exists").
+                Written::Failed => Attempt::Retry(submission.settings.retry_base),
+            };
+            (index, id, outcome)
+        })
+        .collect()
+}
+
 fn seconds(wait: Duration) -> i32 {
     i32::try_from(wait.as_secs().max(1)).unwrap_or(i32::MAX)
 }
@@ -148,17 +193,19 @@ fn seconds(wait: Duration) -> i32 {
 async fn settle(submission: &Submission, message: &Received, outcomes: &[(String, Attempt)]) -> bool {
     let Ok(queue) = submission.services.queue() else {
         tracing::error!("the worker has no SUBMISSIONS_QUEUE_URL: nothing can be handed back");
-        return outcomes.iter().all(|(_, outcome)| *outcome == Attempt::Done);
+        return outcomes
+            .iter()
+            .all(|(_, outcome)| matches!(outcome, Attempt::Done));
     };
     match &message.content {
         None => {
             tracing::error!(message_id = %message.message_id, "an unreadable message: it will reach the dead-letter queue");
             false
         }
-        Some(SubmissionMessage::Invoice(single)) => match outcomes.first().map(|(_, outcome)| *outcome) {
-            Some(Attempt::Done) | None => true,
+        Some(SubmissionMessage::Invoice(single)) => match outcomes.first().map(|(_, outcome)| outcome) {
+            Some(Attempt::Done | Attempt::Decided(_)) | None => true,
             Some(Attempt::Retry(wait)) => {
-                if let Err(error) = queue.postpone(&message.receipt_handle, seconds(wait)).await {
+                if let Err(error) = queue.postpone(&message.receipt_handle, seconds(*wait)).await {
                     tracing::warn!(cause = format!("{error:#}"), "could not delay the retry");
                 }
                 false
@@ -173,7 +220,7 @@ async fn settle(submission: &Submission, message: &Received, outcomes: &[(String
             let mut unstarted = Vec::new();
             for (invoice_id, outcome) in outcomes {
                 match outcome {
-                    Attempt::Done => {}
+                    Attempt::Done | Attempt::Decided(_) => {}
                     Attempt::Retry(wait) => {
                         let single = InvoiceMessage {
                             org_id: chunk.org_id.clone(),

@@ -1,4 +1,5 @@
-//! Free text with bounds: trimmed, not empty, at most N characters, no control characters.
+//! Free text with bounds: trimmed, not empty, at most N characters, no control characters but
+//! line breaks and tabs (spreadsheet cells hold multi-line descriptions).
 
 /// Trims `text` and checks it holds 1 to `max` characters and no control characters.
 pub fn bounded(text: &str, max: usize) -> Result<String, String> {
@@ -9,7 +10,10 @@ pub fn bounded(text: &str, max: usize) -> Result<String, String> {
     if text.chars().count() > max {
         return Err(format!("must be at most {max} characters"));
     }
-    if text.chars().any(char::is_control) {
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
         return Err("must not contain control characters".to_owned());
     }
     Ok(text.to_owned())

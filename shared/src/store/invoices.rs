@@ -3,9 +3,11 @@
 //! batch, and indexed for recovery while they wait for submission.
 
 use anyhow::Context;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
+use super::batches::{Counts, counts_change};
+use super::change::{Change, s};
 use super::idempotency::IdempotencyRecord;
 use super::{Item, PageKey, Store, applied, key, keys, page_key, record, start_key};
 use crate::invoices::{Document, Invoice, Status, SubmissionState};
@@ -259,7 +261,8 @@ impl Store {
     }
 
     /// Stores `invoice`, read as `failed` and now `queued` again (with the idempotency record of
-    /// the request, if any), provided it is still `failed`.
+    /// the request, if any), provided it is still `failed`. An invoice of a batch takes its place
+    /// among the batch's pending invoices again, and the batch is processing again.
     pub async fn requeue_failed_invoice(
         &self,
         invoice: &Invoice,
@@ -267,29 +270,35 @@ impl Store {
         idempotency: Option<&IdempotencyRecord>,
     ) -> Result<(), RetryError> {
         let (org_id, invoice_id) = (&invoice.organization_id, &invoice.id);
-        let requeue = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::org(org_id), keys::invoice(invoice_id))))
-            .update_expression(
-                "SET #status = :queued, updated_at = :now, GSI1PK = :by_status, GSI3PK = :shard, GSI3SK = :due",
-            )
-            .condition_expression("#status = :failed")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":queued", AttributeValue::S(Status::Queued.as_str().to_owned()))
-            .expression_attribute_values(":failed", AttributeValue::S(Status::Failed.as_str().to_owned()))
-            .expression_attribute_values(":now", AttributeValue::S(invoice.state.updated_at.clone()))
-            .expression_attribute_values(":by_status", AttributeValue::S(keys::by_status(org_id, Status::Queued.as_str())))
-            .expression_attribute_values(":shard", AttributeValue::S(keys::recovery_shard(invoice_id)))
-            .expression_attribute_values(":due", AttributeValue::S(keys::recovery_due(recover_at_ms, org_id, invoice_id)))
-            .build()
-            .map_err(anyhow::Error::from)?;
-        let mut actions = vec![TransactWriteItem::builder().update(requeue).build()];
+        let now = &invoice.state.updated_at;
+        let requeue = Change::new(
+            keys::org(org_id),
+            keys::invoice(invoice_id),
+            "SET #status = :queued, updated_at = :now, GSI1PK = :by_status, GSI3PK = :shard, GSI3SK = :due",
+        )
+        .condition("#status = :failed")
+        .name("#status", "status")
+        .value(":queued", s(Status::Queued.as_str()))
+        .value(":failed", s(Status::Failed.as_str()))
+        .value(":now", s(now))
+        .value(":by_status", s(keys::by_status(org_id, Status::Queued.as_str())))
+        .value(":shard", s(keys::recovery_shard(invoice_id)))
+        .value(":due", s(keys::recovery_due(recover_at_ms, org_id, invoice_id)));
+        let mut actions = vec![requeue.into_action(&self.table)?];
+        if let Some(batch) = &invoice.batch_id {
+            let back = Counts {
+                failed: -1,
+                ..Counts::default()
+            };
+            actions.push(counts_change(org_id, batch, &back, now).into_action(&self.table)?);
+        }
+        let idempotency_action = actions.len();
         if let Some(record) = idempotency {
             actions.push(self.put_idempotency(org_id, record)?);
         }
         match self.transact(actions).await {
             Ok(()) => Ok(()),
-            Err(refusal) if refusal.at(1) => Err(RetryError::IdempotencyKeyUsed),
+            Err(refusal) if refusal.at(idempotency_action) => Err(RetryError::IdempotencyKeyUsed),
             Err(refusal) if refusal.at(0) => Err(RetryError::NoLongerFailed),
             Err(refusal) => Err(RetryError::Store(refusal.into_error("re-queueing an invoice"))),
         }

@@ -73,3 +73,18 @@ pub fn recovery_partition(shard: u32) -> String {
 pub fn recovery_due(due_ms: i64, org_id: &str, invoice_id: &str) -> String {
     format!("{due_ms:015}#{org_id}#{invoice_id}")
 }
+
+pub fn batch(batch_id: &str) -> String {
+    format!("BATCH#{batch_id}")
+}
+
+pub const BATCH_PREFIX: &str = "BATCH#";
+
+/// An invalid input of a batch, in input order.
+pub fn batch_error(batch_id: &str, sequence: usize) -> String {
+    format!("ERR#{batch_id}#{sequence:06}")
+}
+
+pub fn batch_errors_prefix(batch_id: &str) -> String {
+    format!("ERR#{batch_id}#")
+}

@@ -2,6 +2,8 @@
 //! per use case, each a fixed number of round trips. Items convert to and from records with
 //! `serde_dynamo` in one place ([`item`], [`record`]).
 
+mod batches;
+mod change;
 mod idempotency;
 mod invoices;
 pub mod keys;
@@ -20,6 +22,7 @@ use serde::de::DeserializeOwned;
 
 use crate::aws::SdkConfig;
 
+pub use batches::{BatchRecord, BatchStatus, Counts, Decided, STORE_GROUP, Written};
 pub use idempotency::{IdempotencyRecord, Replay};
 pub use invoices::{CreateInvoiceError, InvoiceFilter, RecoveryEntry, RetryError};
 pub use lockout::LoginAttempts;
@@ -46,6 +49,37 @@ impl Store {
             client: aws_sdk_dynamodb::Client::new(sdk),
             table: table.to_owned(),
         }
+    }
+
+    /// Items of an organization whose sort key starts with `prefix`, a page at a time.
+    pub(crate) async fn query_prefix<T: DeserializeOwned>(
+        &self,
+        org_id: &str,
+        prefix: &str,
+        forward: bool,
+        limit: u32,
+        after: Option<&PageKey>,
+    ) -> anyhow::Result<(Vec<T>, Option<PageKey>)> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", AttributeValue::S(keys::org(org_id)))
+            .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
+            .scan_index_forward(forward)
+            .limit(i32::try_from(limit)?)
+            .set_exclusive_start_key(start_key(after))
+            .send()
+            .await
+            .map_err(aws_sdk_dynamodb::Error::from)?;
+        let records = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(record)
+            .collect::<anyhow::Result<_>>()?;
+        Ok((records, page_key(output.last_evaluated_key.as_ref())))
     }
 
     /// One item by its keys; `consistent` when a write made a moment ago must be seen.

@@ -5,6 +5,8 @@
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
+use super::batches::{Counts, counts_change};
+use super::change::{Change, n, s};
 use super::invoices::invoice_of;
 use super::{Store, applied, key, keys, record};
 use crate::invoices::{Invoice, Status};
@@ -55,18 +57,62 @@ pub enum Guard<'a> {
     Waiting { now_ms: i64 },
 }
 
+/// The write that ends an invoice's submission.
+pub(crate) fn terminal_change(invoice: &Invoice, guard: Guard<'_>, terminal: &Terminal, now: &str) -> Change {
+    let (org_id, invoice_id) = (&invoice.organization_id, &invoice.id);
+    let status = terminal.status();
+    let mut sets = vec!["#status = :status", "updated_at = :now", "GSI1PK = :by_status"];
+    match terminal {
+        Terminal::Accepted { .. } => {
+            sets.extend([
+                "#number = :number",
+                "cufe = :cufe",
+                "qr_url = :qr",
+                "accepted_at = :now",
+            ]);
+        }
+        Terminal::Rejected { .. } => sets.push("provider_errors = :errors"),
+        Terminal::Failed => {}
+    }
+    let expression = format!(
+        "SET {} REMOVE GSI3PK, GSI3SK, lease_token, lease_expires_at",
+        sets.join(", ")
+    );
+    let mut change = Change::new(keys::org(org_id), keys::invoice(invoice_id), expression)
+        .name("#status", "status")
+        .value(":status", s(status.as_str()))
+        .value(":now", s(now))
+        .value(":by_status", s(keys::by_status(org_id, status.as_str())));
+    match terminal {
+        Terminal::Accepted { number, cufe, qr_url } => {
+            change = change
+                .name("#number", "number")
+                .value(":number", s(number))
+                .value(":cufe", s(cufe))
+                .value(":qr", s(qr_url));
+        }
+        Terminal::Rejected { errors } => {
+            change = change.value(
+                ":errors",
+                AttributeValue::L(errors.iter().map(|e| s(e.as_str())).collect()),
+            );
+        }
+        Terminal::Failed => {}
+    }
+    match guard {
+        Guard::Lease(lease) => change.condition("lease_token = :lease").value(":lease", s(lease)),
+        Guard::Waiting { now_ms } => change
+            .condition("#status = :queued OR (#status = :submitting AND lease_expires_at < :now_ms)")
+            .value(":queued", s(Status::Queued.as_str()))
+            .value(":submitting", s(Status::Submitting.as_str()))
+            .value(":now_ms", n(now_ms)),
+    }
+}
+
 #[derive(serde::Deserialize)]
 struct LeaseState {
     status: Status,
     lease_expires_at: Option<i64>,
-}
-
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-fn n(value: i64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
 }
 
 impl Store {
@@ -131,7 +177,8 @@ impl Store {
     }
 
     /// Ends an invoice's submission; `false` when the guard no longer holds (another worker took
-    /// over, or it ended already).
+    /// over, or it ended already). An invoice of a batch moves the batch's counters with it, and
+    /// may complete the batch.
     pub async fn finish_invoice(
         &self,
         invoice: &Invoice,
@@ -139,56 +186,24 @@ impl Store {
         terminal: &Terminal,
         now: &str,
     ) -> anyhow::Result<bool> {
-        let (org_id, invoice_id) = (&invoice.organization_id, &invoice.id);
-        let status = terminal.status();
-        let mut sets = vec!["#status = :status", "updated_at = :now", "GSI1PK = :by_status"];
-        let mut request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::org(org_id), keys::invoice(invoice_id))))
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":status", s(status.as_str()))
-            .expression_attribute_values(":now", s(now))
-            .expression_attribute_values(":by_status", s(keys::by_status(org_id, status.as_str())));
-        match terminal {
-            Terminal::Accepted { number, cufe, qr_url } => {
-                sets.extend([
-                    "#number = :number",
-                    "cufe = :cufe",
-                    "qr_url = :qr",
-                    "accepted_at = :now",
-                ]);
-                request = request
-                    .expression_attribute_names("#number", "number")
-                    .expression_attribute_values(":number", s(number))
-                    .expression_attribute_values(":cufe", s(cufe))
-                    .expression_attribute_values(":qr", s(qr_url));
-            }
-            Terminal::Rejected { errors } => {
-                sets.push("provider_errors = :errors");
-                let errors = errors.iter().map(|e| s(e.as_str())).collect();
-                request = request.expression_attribute_values(":errors", AttributeValue::L(errors));
-            }
-            Terminal::Failed => {}
-        }
-        request = match guard {
-            Guard::Lease(lease) => request
-                .condition_expression("lease_token = :lease")
-                .expression_attribute_values(":lease", s(lease)),
-            Guard::Waiting { now_ms } => request
-                .condition_expression(
-                    "#status = :queued OR (#status = :submitting AND lease_expires_at < :now_ms)",
-                )
-                .expression_attribute_values(":queued", s(Status::Queued.as_str()))
-                .expression_attribute_values(":submitting", s(Status::Submitting.as_str()))
-                .expression_attribute_values(":now_ms", n(now_ms)),
+        let change = terminal_change(invoice, guard, terminal, now);
+        let Some(batch_id) = &invoice.batch_id else {
+            return self.apply(change).await;
         };
-        let expression = format!(
-            "SET {} REMOVE GSI3PK, GSI3SK, lease_token, lease_expires_at",
-            sets.join(", ")
-        );
-        applied(request.update_expression(expression).send().await)
+        let counts = Counts::of(terminal.status());
+        let actions = vec![
+            change.into_action(&self.table)?,
+            counts_change(&invoice.organization_id, batch_id, &counts, now).into_action(&self.table)?,
+        ];
+        match self.transact(actions).await {
+            Ok(()) => {
+                self.complete_batch_if_done(&invoice.organization_id, batch_id, now)
+                    .await?;
+                Ok(true)
+            }
+            Err(refusal) if refusal.at(0) => Ok(false),
+            Err(refusal) => Err(refusal.into_error("ending an invoice of a batch")),
+        }
     }
 
     /// Puts a claimed invoice back to `queued` after a transient failure, due for recovery at

@@ -2,10 +2,10 @@
 //! credentials item (`EMAIL#<email>`) is written with the user, conditionally, in one
 //! transaction, so two signups with one email cannot both succeed.
 
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
-use super::{PageKey, Store, item, keys, page_key, record, start_key};
+use super::{PageKey, Store, item, keys, record};
 use crate::auth::Role;
 use crate::http::ApiError;
 
@@ -155,24 +155,7 @@ impl Store {
         limit: u32,
         after: Option<&PageKey>,
     ) -> anyhow::Result<(Vec<UserRecord>, Option<PageKey>)> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(":pk", AttributeValue::S(keys::org(org_id)))
-            .expression_attribute_values(":prefix", AttributeValue::S(keys::USER_PREFIX.to_owned()))
-            .limit(i32::try_from(limit)?)
-            .set_exclusive_start_key(start_key(after))
-            .send()
+        self.query_prefix(org_id, keys::USER_PREFIX, true, limit, after)
             .await
-            .map_err(aws_sdk_dynamodb::Error::from)?;
-        let users = output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(record)
-            .collect::<anyhow::Result<_>>()?;
-        Ok((users, page_key(output.last_evaluated_key.as_ref())))
     }
 }

@@ -1,11 +1,11 @@
 //! The files of `events/`, with their placeholders (`${ACCESS_TOKEN}`, `${REFRESH_TOKEN}`,
-//! `${EMAIL}`, `${PASSWORD}`, `${UNIQUE}`, `${ORG_ID}`, `${INVOICE_ID}`) filled for a new account.
+//! `${EMAIL}`, `${PASSWORD}`, `${UNIQUE}`, `${ORG_ID}`, `${INVOICE_ID}`, `${BATCH_ID}`) filled for a new account.
 
 use std::path::PathBuf;
 
 use super::accounts::signup;
-use super::invoices;
 use super::unique;
+use super::{batches, invoices};
 
 pub fn events_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events")
@@ -26,6 +26,16 @@ pub async fn event(function: &str, file: &str) -> String {
     } else {
         String::new()
     };
+    let batch_id = if text.contains("${BATCH_ID}") {
+        let body = format!("{}\n{}\n", batches::HEADER, batches::row("EVT-1", "SKU-1"));
+        let response = batches::post(&account, "text/csv", body, None, "").await;
+        response.json::<serde_json::Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    } else {
+        String::new()
+    };
     text.replace("${ACCESS_TOKEN}", &account.access)
         .replace("${REFRESH_TOKEN}", &account.refresh)
         .replace("${EMAIL}", &account.email)
@@ -33,4 +43,5 @@ pub async fn event(function: &str, file: &str) -> String {
         .replace("${UNIQUE}", &unique("evt"))
         .replace("${INVOICE_ID}", &invoice_id)
         .replace("${ORG_ID}", &account.org_id)
+        .replace("${BATCH_ID}", &batch_id)
 }

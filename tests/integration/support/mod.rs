@@ -2,6 +2,7 @@
 //! configuration, and each function's configuration as the template gives it.
 
 pub mod accounts;
+pub mod batches;
 pub mod events;
 pub mod invoices;
 pub mod runtime;

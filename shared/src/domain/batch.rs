@@ -1,0 +1,230 @@
+//! A batch (lote) as a client uploads it: a JSON `{"invoices": [...]}` or a CSV (see
+//! [`crate::domain::batch_csv`]), read into the invoices that are valid and the inputs that are
+//! not, each of those with every problem it has. Every invoice is validated by the same code as
+//! `POST /v1/invoices`; a reference code used twice in one batch makes each of its invoices
+//! invalid.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::invoice::InvoiceInput;
+use crate::json::{Json, Object, as_array};
+use crate::validation::{FieldError, Problems};
+
+/// The most invoices one batch may hold.
+pub const MAX_INVOICES: usize = 10_000;
+
+/// One input of a batch that was not stored, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvalidInput {
+    /// Its position in a JSON batch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<usize>,
+    /// Its first record in a CSV batch (the header is line 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    pub reference_code: Option<String>,
+    pub errors: Vec<InputError>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputError {
+    /// The field's path in a JSON invoice, or its column in a CSV.
+    pub field: String,
+    /// The CSV record the problem is in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    pub message: String,
+}
+
+/// Where an input was in the upload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Position {
+    /// Its index in a JSON batch.
+    Index(usize),
+    /// Its first record in a CSV (the header is line 1).
+    Line(u64),
+}
+
+/// A batch, read.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub valid: Vec<(Position, InvoiceInput)>,
+    pub invalid: Vec<InvalidInput>,
+}
+
+/// Why a whole upload is refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// More invoices than [`MAX_INVOICES`].
+    TooMany(usize),
+    /// Not readable at all (400).
+    Unreadable {
+        message: String,
+        details: Vec<FieldError>,
+    },
+    /// Readable, but not a batch (422).
+    NotABatch(Vec<FieldError>),
+}
+
+impl InvalidInput {
+    pub fn at(position: Position, reference_code: Option<String>, errors: Vec<InputError>) -> Self {
+        let (index, line) = match position {
+            Position::Index(index) => (Some(index), None),
+            Position::Line(line) => (None, Some(line)),
+        };
+        Self {
+            index,
+            line,
+            reference_code,
+            errors,
+        }
+    }
+}
+
+/// Reads a JSON batch.
+pub fn parse_json(body: &Json) -> Result<Parsed, Refused> {
+    let mut problems = Problems::new();
+    let invoices = Object::read(body, "", &mut problems).and_then(|mut root| {
+        let invoices = root
+            .required("invoices", &mut problems)
+            .and_then(|v| as_array(v, "invoices", &mut problems));
+        root.finish(&mut problems);
+        invoices
+    });
+    let Some(invoices) = invoices.filter(|_| problems.is_empty()) else {
+        return Err(Refused::NotABatch(problems.into_errors()));
+    };
+    if invoices.len() > MAX_INVOICES {
+        return Err(Refused::TooMany(invoices.len()));
+    }
+    let mut parsed = Parsed::default();
+    for (index, (_, value)) in invoices.into_iter().enumerate() {
+        let mut problems = Problems::new();
+        match InvoiceInput::parse(value, "", &mut problems) {
+            Some(input) if problems.is_empty() => parsed.valid.push((Position::Index(index), input)),
+            _ => {
+                let reference = reference_of(value);
+                let errors = problems
+                    .into_errors()
+                    .into_iter()
+                    .map(|e| InputError {
+                        field: e.field,
+                        line: None,
+                        message: e.message,
+                    })
+                    .collect();
+                parsed
+                    .invalid
+                    .push(InvalidInput::at(Position::Index(index), reference, errors));
+            }
+        }
+    }
+    Ok(reject_repeated_references(parsed))
+}
+
+fn reference_of(value: &Json) -> Option<String> {
+    match value {
+        Json::Object(members) => match members.get("reference_code") {
+            Some(Json::String(code)) => Some(code.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A reference code used by more than one invoice of the batch makes each of them invalid:
+/// which one the client meant cannot be told.
+pub(crate) fn reject_repeated_references(mut parsed: Parsed) -> Parsed {
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for (_, input) in &parsed.valid {
+        *counts
+            .entry(input.reference_code.as_str().to_owned())
+            .or_default() += 1;
+    }
+    let (valid, repeated): (Vec<_>, Vec<_>) = parsed
+        .valid
+        .into_iter()
+        .partition(|(_, input)| counts[input.reference_code.as_str()] == 1);
+    parsed.valid = valid;
+    for (position, input) in repeated {
+        let code = input.reference_code.as_str().to_owned();
+        let line = match position {
+            Position::Line(line) => Some(line),
+            Position::Index(_) => None,
+        };
+        let error = InputError {
+            field: "reference_code".to_owned(),
+            line,
+            message: format!("{code} is used by {} invoices of this batch", counts[&code]),
+        };
+        parsed
+            .invalid
+            .push(InvalidInput::at(position, Some(code), vec![error]));
+    }
+    parsed.invalid.sort_by_key(|entry| (entry.index, entry.line));
+    parsed
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn invoice(reference: &str) -> serde_json::Value {
+        json!({
+            "reference_code": reference, "payment_form": "cash",
+            "customer": {"identification_type": "CC", "identification": "1020304050",
+                         "legal_organization": "person", "name": "Ana", "email": "ana@x.co"},
+            "items": [{"code_reference": "S", "name": "Servicio", "quantity": 1, "price": 1000, "tax_rate": 19}]
+        })
+    }
+
+    fn parse(value: serde_json::Value) -> Result<Parsed, Refused> {
+        parse_json(&crate::json::parse(value.to_string().as_bytes()).unwrap())
+    }
+
+    #[test]
+    fn valid_and_invalid_invoices_are_told_apart_by_index() {
+        let mut broken = invoice("B");
+        broken["items"][0]["quantity"] = json!(0);
+        let parsed = parse(json!({"invoices": [invoice("A"), broken, invoice("C")]})).unwrap();
+        assert_eq!(
+            parsed.valid.iter().map(|(p, _)| *p).collect::<Vec<_>>(),
+            [Position::Index(0), Position::Index(2)]
+        );
+        assert_eq!(parsed.invalid.len(), 1);
+        assert_eq!(parsed.invalid[0].index, Some(1));
+        assert_eq!(parsed.invalid[0].reference_code.as_deref(), Some("B"));
+        assert_eq!(parsed.invalid[0].errors[0].field, "items[0].quantity");
+    }
+
+    #[test]
+    fn a_reference_used_twice_in_a_batch_invalidates_both() {
+        let parsed = parse(json!({"invoices": [invoice("A"), invoice("B"), invoice("A")]})).unwrap();
+        assert_eq!(parsed.valid.len(), 1);
+        let invalid: Vec<Option<usize>> = parsed.invalid.iter().map(|i| i.index).collect();
+        assert_eq!(invalid, [Some(0), Some(2)]);
+        assert!(parsed.invalid[0].errors[0].message.contains("used by 2 invoices"));
+    }
+
+    #[test]
+    fn what_is_not_a_batch_is_refused_whole() {
+        assert!(matches!(parse(json!([invoice("A")])), Err(Refused::NotABatch(_))));
+        assert!(matches!(
+            parse(json!({"invoices": "A"})),
+            Err(Refused::NotABatch(_))
+        ));
+        assert!(matches!(
+            parse(json!({"invoices": [], "extra": 1})),
+            Err(Refused::NotABatch(_))
+        ));
+        let too_many = serde_json::Value::Array(vec![json!(null); MAX_INVOICES + 1]);
+        assert_eq!(
+            parse(json!({"invoices": too_many})).unwrap_err(),
+            Refused::TooMany(MAX_INVOICES + 1)
+        );
+    }
+}

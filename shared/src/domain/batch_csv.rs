@@ -1,0 +1,398 @@
+//! A batch as CSV, as Colombian spreadsheets export it: a header row (columns in any order, the
+//! optional ones may be left out), one row per item, rows sharing a `reference_code` (adjacent or
+//! not) forming one invoice whose invoice-level columns must agree. UTF-8 with or without a BOM,
+//! or `charset=windows-1252`; CRLF or LF; RFC 4180 quoting; `,` or `;` as the delimiter, and with
+//! `;` decimal commas (`1.234,56`). Each row becomes the JSON shape of an invoice and goes
+//! through the same validation; problems name the CSV record (line) and column. Cells are kept
+//! verbatim: nothing is evaluated (`=SUM(A1)` stays text).
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::batch::{
+    InputError, InvalidInput, MAX_INVOICES, Parsed, Position, Refused, reject_repeated_references,
+};
+use super::invoice::InvoiceInput;
+use crate::json::Json;
+use crate::validation::{FieldError, Problems};
+
+/// Invoice-level columns and where each goes in an invoice.
+const INVOICE_COLUMNS: [(&str, &str); 16] = [
+    ("reference_code", "reference_code"),
+    ("payment_form", "payment_form"),
+    ("payment_due_date", "payment_due_date"),
+    ("payment_method_code", "payment_method_code"),
+    ("observation", "observation"),
+    ("numbering_range_id", "numbering_range_id"),
+    ("currency", "currency"),
+    ("customer_identification_type", "customer.identification_type"),
+    ("customer_identification", "customer.identification"),
+    ("customer_dv", "customer.dv"),
+    ("customer_legal_organization", "customer.legal_organization"),
+    ("customer_name", "customer.name"),
+    ("customer_email", "customer.email"),
+    ("customer_address", "customer.address"),
+    ("customer_phone", "customer.phone"),
+    ("customer_municipality_code", "customer.municipality_code"),
+];
+
+/// Item columns and their field in an item.
+const ITEM_COLUMNS: [(&str, &str); 9] = [
+    ("item_code", "code_reference"),
+    ("item_name", "name"),
+    ("quantity", "quantity"),
+    ("price", "price"),
+    ("discount_rate", "discount_rate"),
+    ("tax_rate", "tax_rate"),
+    ("unit_measure", "unit_measure"),
+    ("is_excluded", "is_excluded"),
+    ("withholding_taxes", "withholding_taxes"),
+];
+
+const REQUIRED: [&str; 11] = [
+    "reference_code",
+    "payment_form",
+    "customer_identification_type",
+    "customer_identification",
+    "customer_legal_organization",
+    "customer_name",
+    "customer_email",
+    "item_code",
+    "item_name",
+    "quantity",
+    "price",
+];
+
+/// Columns that hold numbers, where a decimal comma is read when `;` separates.
+const NUMERIC: [&str; 4] = ["quantity", "price", "discount_rate", "tax_rate"];
+
+fn invoice_columns() -> impl Iterator<Item = (&'static str, &'static str)> {
+    INVOICE_COLUMNS.into_iter()
+}
+
+fn known(column: &str) -> bool {
+    invoice_columns().any(|(c, _)| c == column) || ITEM_COLUMNS.iter().any(|(c, _)| *c == column)
+}
+
+fn unreadable(message: impl Into<String>, details: Vec<FieldError>) -> Refused {
+    Refused::Unreadable {
+        message: message.into(),
+        details,
+    }
+}
+
+/// The text of the upload: UTF-8 (a BOM is dropped) unless the content type says windows-1252.
+fn decode(body: &[u8], charset: Option<&str>) -> Result<String, Refused> {
+    match charset.map(str::to_ascii_lowercase).as_deref() {
+        Some("windows-1252" | "cp1252" | "iso-8859-1" | "latin1") => Ok(encoding_rs::WINDOWS_1252
+            .decode_without_bom_handling(body)
+            .0
+            .into_owned()),
+        None | Some("utf-8" | "utf8") => {
+            let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+            String::from_utf8(body.to_vec()).map_err(|_| {
+                unreadable(
+                    "the CSV is not UTF-8: send it as UTF-8, or say text/csv; charset=windows-1252",
+                    Vec::new(),
+                )
+            })
+        }
+        Some(other) => Err(unreadable(
+            format!("the charset {other} is not supported: use utf-8 or windows-1252"),
+            Vec::new(),
+        )),
+    }
+}
+
+/// `;` when the header has more semicolons than commas (a spreadsheet in Spanish), else `,`.
+fn delimiter(text: &str) -> u8 {
+    let header = text.lines().next().unwrap_or_default();
+    if header.matches(';').count() > header.matches(',').count() {
+        b';'
+    } else {
+        b','
+    }
+}
+
+/// `1.234,56` → `1234.56` (only with `;` as the delimiter, where the comma is the decimal mark).
+fn decimal_comma(cell: &str) -> String {
+    if cell.contains(',') {
+        cell.replace('.', "").replace(',', ".")
+    } else {
+        cell.to_owned()
+    }
+}
+
+/// A row of the upload.
+struct Row {
+    line: u64,
+    cells: HashMap<String, String>,
+}
+
+impl Row {
+    fn get(&self, column: &str) -> Option<&str> {
+        self.cells
+            .get(column)
+            .map(String::as_str)
+            .filter(|cell| !cell.trim().is_empty())
+    }
+}
+
+/// Reads a CSV batch; `charset` is the content type's, if any.
+pub fn parse_csv(body: &[u8], charset: Option<&str>) -> Result<Parsed, Refused> {
+    let text = decode(body, charset)?;
+    if text.trim().is_empty() {
+        return Err(unreadable(
+            "the CSV is empty: it needs a header and a row per item",
+            Vec::new(),
+        ));
+    }
+    let delimiter = delimiter(&text);
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| unreadable(format!("the CSV's header cannot be read: {e}"), Vec::new()))?
+        .iter()
+        .map(|column| column.trim().to_ascii_lowercase())
+        .collect();
+    check_header(&header)?;
+
+    let mut invalid = Vec::new();
+    // Invoices in the order of their first row; rows of one reference code need not be adjacent.
+    let mut groups: Vec<(String, Vec<Row>)> = Vec::new();
+    let mut group_of: HashMap<String, usize> = HashMap::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| unreadable(format!("the CSV cannot be read: {e}"), Vec::new()))?;
+        let line = record.position().map_or(0, |p| p.record() + 1);
+        if record.len() != header.len() {
+            let message = format!(
+                "has {} fields where the header has {}",
+                record.len(),
+                header.len()
+            );
+            invalid.push(InvalidInput::at(
+                Position::Line(line),
+                None,
+                vec![InputError {
+                    field: "record".into(),
+                    line: Some(line),
+                    message,
+                }],
+            ));
+            continue;
+        }
+        let cells: HashMap<String, String> = header
+            .iter()
+            .zip(record.iter())
+            .map(|(column, cell)| {
+                let cell = cell.trim();
+                let cell = if delimiter == b';' && NUMERIC.contains(&column.as_str()) {
+                    decimal_comma(cell)
+                } else {
+                    cell.to_owned()
+                };
+                (column.clone(), cell)
+            })
+            .collect();
+        let row = Row { line, cells };
+        let Some(reference) = row.get("reference_code").map(str::to_owned) else {
+            let error = InputError {
+                field: "reference_code".into(),
+                line: Some(line),
+                message: "is required".into(),
+            };
+            invalid.push(InvalidInput::at(Position::Line(line), None, vec![error]));
+            continue;
+        };
+        let index = *group_of.entry(reference.clone()).or_insert_with(|| {
+            groups.push((reference, Vec::new()));
+            groups.len() - 1
+        });
+        groups[index].1.push(row);
+        if groups.len() > MAX_INVOICES {
+            return Err(Refused::TooMany(groups.len()));
+        }
+    }
+    if groups.is_empty() && invalid.is_empty() {
+        return Err(Refused::NotABatch(vec![FieldError::new(
+            "body",
+            "the CSV has a header but no rows",
+        )]));
+    }
+
+    let mut parsed = Parsed {
+        valid: Vec::new(),
+        invalid,
+    };
+    for (reference, rows) in groups {
+        let first_line = rows[0].line;
+        match invoice_of(delimiter, &rows) {
+            Ok(input) => parsed.valid.push((Position::Line(first_line), input)),
+            Err(errors) => parsed.invalid.push(InvalidInput::at(
+                Position::Line(first_line),
+                Some(reference),
+                errors,
+            )),
+        }
+    }
+    Ok(reject_repeated_references(parsed))
+}
+
+fn check_header(header: &[String]) -> Result<(), Refused> {
+    let mut details = Vec::new();
+    for (position, column) in header.iter().enumerate() {
+        if !known(column) {
+            details.push(FieldError::new(column.as_str(), "is not a known column"));
+        } else if header[..position].contains(column) {
+            details.push(FieldError::new(column.as_str(), "appears twice in the header"));
+        }
+    }
+    for column in REQUIRED {
+        if !header.iter().any(|c| c == column) {
+            details.push(FieldError::new(
+                column,
+                "is a required column and the header lacks it",
+            ));
+        }
+    }
+    if details.is_empty() {
+        Ok(())
+    } else {
+        Err(unreadable("the CSV's header is not the documented one", details))
+    }
+}
+
+/// The JSON shape of one invoice from its rows, or the problems of its rows.
+fn invoice_of(delimiter: u8, rows: &[Row]) -> Result<InvoiceInput, Vec<InputError>> {
+    let first = &rows[0];
+    let mut errors = Vec::new();
+    for row in &rows[1..] {
+        for (column, _) in invoice_columns() {
+            if let (Some(mine), Some(theirs)) = (row.get(column), first.get(column))
+                && mine != theirs
+            {
+                errors.push(InputError {
+                    field: column.to_owned(),
+                    line: Some(row.line),
+                    message: format!(
+                        "is {mine:?} here but {theirs:?} on line {}: an invoice's rows must agree",
+                        first.line
+                    ),
+                });
+            }
+        }
+    }
+    let mut invoice: BTreeMap<String, Json> = BTreeMap::new();
+    let mut customer: BTreeMap<String, Json> = BTreeMap::new();
+    for (column, field) in invoice_columns() {
+        let Some(cell) = first.get(column) else { continue };
+        let value = if column == "numbering_range_id" {
+            Json::Number(cell.to_owned())
+        } else {
+            Json::String(cell.to_owned())
+        };
+        match field.strip_prefix("customer.") {
+            Some(field) => customer.insert(field.to_owned(), value),
+            None => invoice.insert(field.to_owned(), value),
+        };
+    }
+    if !customer.is_empty() {
+        invoice.insert("customer".to_owned(), Json::Object(customer));
+    }
+    let mut items = Vec::new();
+    for row in rows {
+        let mut item = BTreeMap::new();
+        for (column, field) in ITEM_COLUMNS {
+            let Some(cell) = row.get(column) else { continue };
+            let value = match column {
+                "is_excluded" => match cell.to_lowercase().as_str() {
+                    "true" | "1" | "si" | "sí" | "yes" => Json::Bool(true),
+                    "false" | "0" | "no" => Json::Bool(false),
+                    _ => Json::String(cell.to_owned()),
+                },
+                "withholding_taxes" => match withholdings(cell, delimiter) {
+                    Some(pairs) => pairs,
+                    None => {
+                        errors.push(InputError {
+                            field: column.to_owned(),
+                            line: Some(row.line),
+                            message: "must be code:rate pairs joined by | (06:2.5|07:0.966)".to_owned(),
+                        });
+                        continue;
+                    }
+                },
+                _ => Json::String(cell.to_owned()),
+            };
+            item.insert(field.to_owned(), value);
+        }
+        items.push(Json::Object(item));
+    }
+    invoice.insert("items".to_owned(), Json::Array(items));
+    let mut problems = Problems::new();
+    let input = InvoiceInput::parse(&Json::Object(invoice), "", &mut problems);
+    errors.extend(
+        problems
+            .into_errors()
+            .into_iter()
+            .map(|problem| located(problem, rows)),
+    );
+    match input {
+        Some(input) if errors.is_empty() => Ok(input),
+        _ => Err(errors),
+    }
+}
+
+/// `06:2.5|07:0,966` as the JSON list of withholdings; `None` when malformed.
+fn withholdings(cell: &str, delimiter: u8) -> Option<Json> {
+    cell.split('|')
+        .map(|pair| {
+            let (code, rate) = pair.split_once(':')?;
+            let rate = if delimiter == b';' {
+                decimal_comma(rate.trim())
+            } else {
+                rate.trim().to_owned()
+            };
+            let entry = BTreeMap::from([
+                ("code".to_owned(), Json::String(code.trim().to_owned())),
+                ("rate".to_owned(), Json::String(rate)),
+            ]);
+            Some(Json::Object(entry))
+        })
+        .collect::<Option<Vec<_>>>()
+        .map(Json::Array)
+}
+
+/// A problem at a JSON path (`items[2].quantity`), at its CSV column and line instead.
+fn located(problem: FieldError, rows: &[Row]) -> InputError {
+    let field = problem.field;
+    let (column, line) = if let Some(rest) = field.strip_prefix("items[") {
+        let (index, member) = rest.split_once(']').unwrap_or((rest, ""));
+        let member = member.trim_start_matches('.');
+        let name = member.split(['.', '[']).next().unwrap_or_default();
+        let column = ITEM_COLUMNS
+            .iter()
+            .find(|(_, f)| *f == name)
+            .map_or(name, |(c, _)| c);
+        let line = index
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| rows.get(i))
+            .map(|row| row.line);
+        (column.to_owned(), line)
+    } else {
+        let column = invoice_columns()
+            .find(|(_, f)| *f == field)
+            .map_or(field.as_str(), |(c, _)| c);
+        (column.replace('.', "_"), Some(rows[0].line))
+    };
+    InputError {
+        field: column,
+        line,
+        message: problem.message,
+    }
+}
+
+#[cfg(test)]
+mod tests;

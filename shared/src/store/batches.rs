@@ -1,0 +1,545 @@
+//! Batches (lotes) in the table: the batch item and its counters, its invoices stored in
+//! conditional transactions of many at once, its invalid inputs, and its completion, written
+//! exactly once each time its pending invoices drain to zero.
+//!
+//! The counters are a hot item under a large batch, so they move once per group of invoices
+//! (`ADD`), in the same transaction as those invoices' terminal states. `done` (accepted +
+//! rejected + failed) exists because a condition can compare attributes but not add them: the
+//! batch completes when `done = total`.
+
+use std::time::Duration;
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, PutRequest, ReturnValue, WriteRequest};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::change::{Change, n, s};
+use super::invoices::invoice_item;
+use super::submission::{Guard, Terminal, terminal_change};
+use super::{Item, PageKey, Refusal, Store, item, key, keys, record};
+use crate::domain::batch::InvalidInput;
+use crate::invoices::{Invoice, Status};
+
+/// Invoices per storing transaction: each takes two actions (itself and its reference code)
+/// of DynamoDB's hundred.
+pub const STORE_GROUP: usize = 50;
+/// Terminal writes per counters transaction: the counters take the hundredth action.
+const FINISH_GROUP: usize = 99;
+const BATCH_WRITE_LIMIT: usize = 25;
+const BATCH_GET_LIMIT: usize = 100;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchStatus {
+    Ingesting,
+    Processing,
+    Completed,
+    CompletedWithErrors,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchRecord {
+    pub id: String,
+    pub organization_id: String,
+    pub status: BatchStatus,
+    /// Invoices stored.
+    pub total: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub failed: u64,
+    /// accepted + rejected + failed.
+    pub done: u64,
+    pub invalid_count: u64,
+    pub created_at: String,
+    pub completed_at: Option<String>,
+}
+
+impl BatchRecord {
+    pub fn new(id: &str, organization_id: &str, created_at: &str) -> Self {
+        Self {
+            id: id.to_owned(),
+            organization_id: organization_id.to_owned(),
+            status: BatchStatus::Ingesting,
+            total: 0,
+            accepted: 0,
+            rejected: 0,
+            failed: 0,
+            done: 0,
+            invalid_count: 0,
+            created_at: created_at.to_owned(),
+            completed_at: None,
+        }
+    }
+
+    /// The batch as the API shows it.
+    pub fn view(&self) -> Value {
+        json!({
+            "id": self.id,
+            "status": self.status,
+            "total": self.total,
+            "pending": self.total.saturating_sub(self.done),
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "failed": self.failed,
+            "invalid_count": self.invalid_count,
+            "created_at": self.created_at,
+            "completed_at": self.completed_at,
+        })
+    }
+}
+
+/// Moves of a batch's counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub accepted: i64,
+    pub rejected: i64,
+    pub failed: i64,
+}
+
+impl Counts {
+    /// One invoice reaching `status`.
+    pub fn of(status: Status) -> Self {
+        match status {
+            Status::Accepted => Self {
+                accepted: 1,
+                ..Self::default()
+            },
+            Status::Rejected => Self {
+                rejected: 1,
+                ..Self::default()
+            },
+            Status::Failed => Self {
+                failed: 1,
+                ..Self::default()
+            },
+            Status::Queued | Status::Submitting => Self::default(),
+        }
+    }
+
+    fn add(&mut self, other: Counts) {
+        self.accepted += other.accepted;
+        self.rejected += other.rejected;
+        self.failed += other.failed;
+    }
+
+    fn done(&self) -> i64 {
+        self.accepted + self.rejected + self.failed
+    }
+}
+
+/// The counters' move, as one write. Taking a failed invoice back (a retry) also makes the
+/// batch `processing` again.
+pub(crate) fn counts_change(org_id: &str, batch_id: &str, counts: &Counts, now: &str) -> Change {
+    let reopens = counts.failed < 0;
+    let expression = if reopens {
+        "ADD accepted :accepted, rejected :rejected, failed :failed, done :done \
+         SET updated_at = :now, #status = :processing REMOVE completed_at"
+    } else {
+        "ADD accepted :accepted, rejected :rejected, failed :failed, done :done SET updated_at = :now"
+    };
+    let change = Change::new(keys::org(org_id), keys::batch(batch_id), expression)
+        .value(":accepted", n(counts.accepted))
+        .value(":rejected", n(counts.rejected))
+        .value(":failed", n(counts.failed))
+        .value(":done", n(counts.done()))
+        .value(":now", s(now));
+    if reopens {
+        change
+            .name("#status", "status")
+            .value(":processing", s("processing"))
+    } else {
+        change
+    }
+}
+
+/// A decided terminal state waiting to be written, with the lease that allows it.
+#[derive(Clone, Debug)]
+pub struct Decided {
+    pub invoice: Invoice,
+    pub lease: String,
+    pub terminal: Terminal,
+}
+
+/// What became of a decided terminal write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Written {
+    Yes,
+    /// The lease was lost: another worker ends the invoice.
+    LeaseLost,
+    /// The write failed: the invoice stays claimed until its lease expires.
+    Failed,
+}
+
+impl Store {
+    pub async fn create_batch(&self, batch: &BatchRecord) -> anyhow::Result<()> {
+        let item = item(batch, keys::org(&batch.organization_id), keys::batch(&batch.id))?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await
+            .map_err(aws_sdk_dynamodb::Error::from)?;
+        Ok(())
+    }
+
+    /// Stores up to [`STORE_GROUP`] invoices with their reference codes' uniqueness items, all or
+    /// nothing. A refusal names the invoices (by position) whose reference code is taken.
+    pub async fn store_invoices(&self, invoices: &[Invoice], recover_at_ms: i64) -> Result<(), Vec<usize>> {
+        let mut actions = Vec::with_capacity(invoices.len() * 2);
+        for invoice in invoices {
+            let reference = item(
+                &json!({"invoice_id": invoice.id}),
+                keys::org(&invoice.organization_id),
+                keys::reference(invoice.document.input.reference_code.as_str()),
+            );
+            let built = invoice_item(invoice, Some(recover_at_ms))
+                .and_then(|item| self.put_if_absent(item))
+                .and_then(|invoice| Ok((invoice, self.put_if_absent(reference?)?)));
+            match built {
+                Ok((invoice, reference)) => actions.extend([invoice, reference]),
+                Err(error) => {
+                    tracing::error!(
+                        cause = format!("{error:#}"),
+                        "an invoice could not be written as an item"
+                    );
+                    return Err(Vec::new());
+                }
+            }
+        }
+        match self.transact(actions).await {
+            Ok(()) => Ok(()),
+            Err(Refusal::Conditions(failed)) => Err(failed.into_iter().map(|action| action / 2).collect()),
+            Err(Refusal::Failed(error)) => {
+                tracing::warn!(cause = format!("{error:#}"), "storing a group of invoices failed");
+                Err(Vec::new())
+            }
+        }
+    }
+
+    /// The end of ingestion: the batch's total is known and it starts processing (or completes
+    /// at once, if its invoices are done already).
+    pub async fn finish_ingest(
+        &self,
+        org_id: &str,
+        batch_id: &str,
+        total: u64,
+        invalid_count: u64,
+        now: &str,
+    ) -> anyhow::Result<BatchRecord> {
+        let output = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::org(org_id), keys::batch(batch_id))))
+            .update_expression(
+                "SET #total = :total, invalid_count = :invalid, #status = :processing, updated_at = :now",
+            )
+            .expression_attribute_names("#total", "total")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":total", n(i64::try_from(total)?))
+            .expression_attribute_values(":invalid", n(i64::try_from(invalid_count)?))
+            .expression_attribute_values(":processing", s("processing"))
+            .expression_attribute_values(":now", s(now))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(aws_sdk_dynamodb::Error::from)?;
+        let batch: BatchRecord = record(output.attributes.unwrap_or_default())?;
+        self.complete_if_done(batch, now).await
+    }
+
+    /// Completes a processing batch whose invoices are all done; the condition makes it happen
+    /// once however many workers see it. Answers the batch as it is now.
+    async fn complete_if_done(&self, batch: BatchRecord, now: &str) -> anyhow::Result<BatchRecord> {
+        if batch.status != BatchStatus::Processing || batch.done < batch.total {
+            return Ok(batch);
+        }
+        let status = if batch.rejected + batch.failed == 0 {
+            "completed"
+        } else {
+            "completed_with_errors"
+        };
+        let change = Change::new(
+            keys::org(&batch.organization_id),
+            keys::batch(&batch.id),
+            "SET #status = :final, completed_at = :now",
+        )
+        .condition("#status = :processing AND done = #total")
+        .name("#status", "status")
+        .name("#total", "total")
+        .value(":final", s(status))
+        .value(":processing", s("processing"))
+        .value(":now", s(now));
+        if self.apply(change).await? {
+            tracing::info!(batch_id = %batch.id, status, "the batch completed");
+        }
+        self.get_batch(&batch.organization_id, &batch.id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the batch {} vanished", batch.id))
+    }
+
+    /// Completes the batch if its invoices are all done (after its counters moved).
+    pub async fn complete_batch_if_done(
+        &self,
+        org_id: &str,
+        batch_id: &str,
+        now: &str,
+    ) -> anyhow::Result<()> {
+        let item = self.get(keys::org(org_id), keys::batch(batch_id), true).await?;
+        if let Some(batch) = item.map(record::<BatchRecord>).transpose()? {
+            self.complete_if_done(batch, now).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes decided terminal states: invoices of a batch in transactions of many with one move
+    /// of their batch's counters, falling back to one transaction per invoice when a lease was
+    /// lost; other invoices one by one. Answers what happened to each, in order.
+    pub async fn write_decisions(&self, decided: &[Decided], now: &str) -> Vec<Written> {
+        let mut written = vec![Written::Failed; decided.len()];
+        let mut by_batch: Vec<(String, Vec<usize>)> = Vec::new();
+        for (index, decision) in decided.iter().enumerate() {
+            match &decision.invoice.batch_id {
+                None => {
+                    let change = terminal_change(
+                        &decision.invoice,
+                        Guard::Lease(&decision.lease),
+                        &decision.terminal,
+                        now,
+                    );
+                    written[index] = match self.apply(change).await {
+                        Ok(true) => Written::Yes,
+                        Ok(false) => Written::LeaseLost,
+                        Err(_) => Written::Failed,
+                    };
+                }
+                Some(batch) => match by_batch.iter_mut().find(|(b, _)| b == batch) {
+                    Some((_, members)) => members.push(index),
+                    None => by_batch.push((batch.clone(), vec![index])),
+                },
+            }
+        }
+        for (batch, members) in by_batch {
+            for group in members.chunks(FINISH_GROUP) {
+                let together = self.write_group(&batch, decided, group, now).await;
+                match together {
+                    Ok(()) => group.iter().for_each(|index| written[*index] = Written::Yes),
+                    Err(_) => {
+                        for index in group {
+                            let alone = self.write_group(&batch, decided, &[*index], now).await;
+                            written[*index] = alone.map_or_else(|outcome| outcome, |()| Written::Yes);
+                        }
+                    }
+                }
+            }
+            let org = decided.iter().find_map(|d| {
+                (d.invoice.batch_id.as_deref() == Some(&batch)).then(|| d.invoice.organization_id.clone())
+            });
+            if let Some(org) = org
+                && let Err(error) = self.complete_batch_if_done(&org, &batch, now).await
+            {
+                tracing::warn!(cause = format!("{error:#}"), batch_id = %batch, "checking the batch's completion failed");
+            }
+        }
+        written
+    }
+
+    /// One transaction: the terminal writes of `group` and one move of the batch's counters.
+    async fn write_group(
+        &self,
+        batch: &str,
+        decided: &[Decided],
+        group: &[usize],
+        now: &str,
+    ) -> Result<(), Written> {
+        let mut counts = Counts::default();
+        let mut actions = Vec::with_capacity(group.len() + 1);
+        let mut org = String::new();
+        for index in group {
+            let decision = &decided[*index];
+            counts.add(Counts::of(decision.terminal.status()));
+            org.clone_from(&decision.invoice.organization_id);
+            let change = terminal_change(
+                &decision.invoice,
+                Guard::Lease(&decision.lease),
+                &decision.terminal,
+                now,
+            );
+            actions.push(change.into_action(&self.table).map_err(|_| Written::Failed)?);
+        }
+        actions.push(
+            counts_change(&org, batch, &counts, now)
+                .into_action(&self.table)
+                .map_err(|_| Written::Failed)?,
+        );
+        match self.transact(actions).await {
+            Ok(()) => Ok(()),
+            Err(Refusal::Conditions(_)) => Err(Written::LeaseLost),
+            Err(Refusal::Failed(error)) => {
+                tracing::warn!(cause = format!("{error:#}"), "a group of terminal writes failed");
+                Err(Written::Failed)
+            }
+        }
+    }
+
+    /// The reference codes of `codes` an organization uses already, with their invoices (100
+    /// per call): what an all-or-nothing batch checks before storing anything.
+    pub async fn existing_references(
+        &self,
+        org_id: &str,
+        codes: &[&str],
+    ) -> anyhow::Result<HashMap<String, String>> {
+        let mut found = HashMap::new();
+        for chunk in codes.chunks(BATCH_GET_LIMIT) {
+            let mut wanted = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(
+                        chunk
+                            .iter()
+                            .map(|code| key(keys::org(org_id), keys::reference(code)))
+                            .collect(),
+                    ))
+                    .build()?,
+            );
+            for attempt in 0..8u32 {
+                let Some(request) = wanted.take() else { break };
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(aws_sdk_dynamodb::Error::from)?;
+                for item in output
+                    .responses
+                    .and_then(|mut r| r.remove(&self.table))
+                    .unwrap_or_default()
+                {
+                    let code = item
+                        .get("SK")
+                        .and_then(|sk| sk.as_s().ok())
+                        .and_then(|sk| sk.strip_prefix("REF#"));
+                    let invoice = item.get("invoice_id").and_then(|id| id.as_s().ok());
+                    if let (Some(code), Some(invoice)) = (code, invoice) {
+                        found.insert(code.to_owned(), invoice.clone());
+                    }
+                }
+                wanted = output
+                    .unprocessed_keys
+                    .and_then(|mut left| left.remove(&self.table))
+                    .filter(|k| !k.keys().is_empty());
+                if wanted.is_some() {
+                    anyhow::ensure!(attempt < 7, "DynamoDB kept leaving reference codes unread");
+                    tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Undoes a batch that must store nothing: its invoices, their reference codes, the batch.
+    pub async fn discard_batch(
+        &self,
+        org_id: &str,
+        batch_id: &str,
+        invoices: &[Invoice],
+    ) -> anyhow::Result<()> {
+        let mut keys_to_delete = vec![key(keys::org(org_id), keys::batch(batch_id))];
+        for invoice in invoices {
+            keys_to_delete.push(key(keys::org(org_id), keys::invoice(&invoice.id)));
+            keys_to_delete.push(key(
+                keys::org(org_id),
+                keys::reference(invoice.document.input.reference_code.as_str()),
+            ));
+        }
+        let requests = keys_to_delete
+            .into_iter()
+            .map(|key| {
+                Ok(WriteRequest::builder()
+                    .delete_request(DeleteRequest::builder().set_key(Some(key)).build()?)
+                    .build())
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        self.write_batch(requests).await
+    }
+
+    /// `BatchWriteItem`s of 25, retrying what DynamoDB leaves unprocessed, with backoff.
+    async fn write_batch(&self, requests: Vec<WriteRequest>) -> anyhow::Result<()> {
+        for chunk in requests.chunks(BATCH_WRITE_LIMIT) {
+            let mut pending = chunk.to_vec();
+            for attempt in 0..8u32 {
+                let output = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, pending)
+                    .send()
+                    .await
+                    .map_err(aws_sdk_dynamodb::Error::from)?;
+                pending = output
+                    .unprocessed_items
+                    .and_then(|mut left| left.remove(&self.table))
+                    .unwrap_or_default();
+                if pending.is_empty() {
+                    break;
+                }
+                anyhow::ensure!(attempt < 7, "DynamoDB kept leaving writes unprocessed");
+                tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Keeps a batch's invalid inputs, 25 per call, retrying what DynamoDB leaves unprocessed.
+    pub async fn put_batch_errors(
+        &self,
+        org_id: &str,
+        batch_id: &str,
+        invalid: &[InvalidInput],
+    ) -> anyhow::Result<()> {
+        let requests = invalid
+            .iter()
+            .enumerate()
+            .map(|(sequence, entry)| {
+                let item: Item = item(entry, keys::org(org_id), keys::batch_error(batch_id, sequence))?;
+                Ok(WriteRequest::builder()
+                    .put_request(PutRequest::builder().set_item(Some(item)).build()?)
+                    .build())
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        self.write_batch(requests).await
+    }
+
+    pub async fn get_batch(&self, org_id: &str, batch_id: &str) -> anyhow::Result<Option<BatchRecord>> {
+        self.get(keys::org(org_id), keys::batch(batch_id), false)
+            .await?
+            .map(record)
+            .transpose()
+    }
+
+    /// A page of an organization's batches, newest first.
+    pub async fn list_batches(
+        &self,
+        org_id: &str,
+        limit: u32,
+        after: Option<&PageKey>,
+    ) -> anyhow::Result<(Vec<BatchRecord>, Option<PageKey>)> {
+        self.query_prefix(org_id, keys::BATCH_PREFIX, false, limit, after)
+            .await
+    }
+
+    /// A page of a batch's invalid inputs, in input order.
+    pub async fn list_batch_errors(
+        &self,
+        org_id: &str,
+        batch_id: &str,
+        limit: u32,
+        after: Option<&PageKey>,
+    ) -> anyhow::Result<(Vec<InvalidInput>, Option<PageKey>)> {
+        self.query_prefix(org_id, &keys::batch_errors_prefix(batch_id), true, limit, after)
+            .await
+    }
+}

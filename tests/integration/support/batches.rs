@@ -1,0 +1,73 @@
+//! Batches made through the API for tests.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::accounts::Account;
+use super::invoices::get;
+use super::{api, http};
+
+pub const HEADER: &str = "reference_code,payment_form,customer_identification_type,customer_identification,customer_dv,customer_legal_organization,customer_name,customer_email,item_code,item_name,quantity,price,tax_rate,withholding_taxes";
+
+/// One valid CSV row of invoice `reference`.
+pub fn row(reference: &str, item: &str) -> String {
+    format!("{reference},cash,NIT,900123456,8,company,ACME SAS,ap@acme.co,{item},Widget,2,10000.00,19,06:2.5")
+}
+
+/// A CSV of `count` one-row invoices named `<prefix>-<n>`.
+pub fn csv(prefix: &str, count: usize) -> String {
+    let rows: Vec<String> = (0..count)
+        .map(|n| row(&format!("{prefix}-{n:05}"), "SKU-1"))
+        .collect();
+    format!("{HEADER}\n{}\n", rows.join("\n"))
+}
+
+/// `POST /v1/batches` with a body of `content_type`, an optional key and query.
+pub async fn post(
+    account: &Account,
+    content_type: &str,
+    body: impl Into<reqwest::Body>,
+    key: Option<&str>,
+    query: &str,
+) -> reqwest::Response {
+    let mut request = http()
+        .post(api(&format!("/v1/batches{query}")))
+        .header("authorization", account.bearer())
+        .header("content-type", content_type)
+        .body(body);
+    if let Some(key) = key {
+        request = request.header("idempotency-key", key);
+    }
+    request.send().await.unwrap()
+}
+
+/// Polls a batch until its status is one of `statuses`. A bound against a stuck pipeline, not
+/// a timing assertion.
+pub async fn wait_for(account: &Account, batch_id: &str, statuses: &[&str]) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..900 {
+        let (_, batch) = get(account, &format!("/v1/batches/{batch_id}")).await;
+        if statuses.iter().any(|s| batch["status"] == *s) {
+            return batch;
+        }
+        last = batch;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("batch {batch_id} never reached {statuses:?}: {last}");
+}
+
+/// Every page of a list path (`?limit=` included), concatenated.
+pub async fn all_pages(account: &Account, path: &str) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut next = path.to_owned();
+    loop {
+        let (status, page) = get(account, &next).await;
+        assert_eq!(status, 200, "{next}: {page}");
+        items.extend(page["data"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(cursor) => next = format!("{path}&cursor={cursor}"),
+            None => return items,
+        }
+    }
+}
