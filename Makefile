@@ -10,6 +10,19 @@ PYTHON ?= python3
 CARGO ?= cargo
 EMU_VENV := .venv-emu
 TOOLS_VENV := .venv-tools
+CHECKOV_VENV := .venv-checkov
+# The venv first on PATH: cargo-lambda finds Zig through `python3 -m ziglang`, and SAM finds cargo-lambda.
+WITH_TOOLS := PATH="$(CURDIR)/$(TOOLS_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0
+
+# Every Lambda function of the project (one crate each, named as its binary).
+FUNCTIONS := $(sort $(notdir $(wildcard functions/*)))
+PACKAGES := $(addprefix --package ,$(FUNCTIONS))
+LAMBDA_DIR := target/lambda-arm64
+ARM64_TARGET := aarch64-unknown-linux-gnu
+QEMU_DIR := target/qemu
+QEMU := $(CURDIR)/$(QEMU_DIR)/usr/bin/qemu-aarch64-static -L $(CURDIR)/$(QEMU_DIR)/usr/aarch64-linux-gnu
+
+STAGE ?= default
 
 # Local parameter values: short timeouts and few receives, so retry and DLQ paths take seconds.
 # template.yaml's defaults are the AWS values.
@@ -26,12 +39,16 @@ STACK_ARGS := --emulator $(EMU_VENV)/bin/ministack --cargo-lambda $(TOOLS_VENV)/
 	--sandbox target/debug/provider-sandbox --sandbox-url-parameter ProviderBaseUrl \
 	--sandbox-credentials ProviderCredentials $(LOCAL_PARAMS)
 
-.PHONY: help dev test lint tools bins
+.PHONY: help dev test lint tools bins build test-arm64 test-remote deploy
 
 help:
-	@echo "make dev    the whole stack on http://127.0.0.1:3000, on a local AWS emulator (Ctrl-C stops it)"
-	@echo "make test   lint, build, and every test against a fresh local stack (what CI runs)"
-	@echo "make lint   rustfmt, clippy and the template checks"
+	@echo "make dev          the whole stack on http://127.0.0.1:3000, on a local AWS emulator (Ctrl-C stops it)"
+	@echo "make test         lint, build, and every test against a fresh local stack (what CI runs)"
+	@echo "make lint         rustfmt, clippy, and the template checks (cfn-lint, sam validate, policies, checkov)"
+	@echo "make build        every function for arm64, with LTO, into $(LAMBDA_DIR)/<function>/bootstrap"
+	@echo "make test-arm64   the integration suite against the arm64 binaries of make build, under qemu"
+	@echo "make test-remote  the integration suite against a deployed stage: API_URL=https://... make test-remote"
+	@echo "make deploy       check AWS credentials, then sam build and sam deploy (STAGE=staging|prod, default dev)"
 
 # ---------------------------------------------------------------- tools (pinned, in virtualenvs)
 
@@ -47,6 +64,22 @@ $(TOOLS_VENV)/.installed: requirements/tools.txt
 	$(TOOLS_VENV)/bin/pip install --quiet --requirement $<
 	touch $@
 
+# checkov pins libraries that conflict with the SAM CLI's, so it has a virtualenv of its own.
+$(CHECKOV_VENV)/.installed: requirements/checkov.txt
+	rm -rf $(CHECKOV_VENV)
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --requirement $<
+	touch $@
+
+# qemu and the arm64 C library, from the distribution's packages, unpacked here: nothing is
+# installed system-wide.
+$(QEMU_DIR)/.installed:
+	rm -rf $(QEMU_DIR)
+	mkdir -p $(QEMU_DIR)/debs
+	cd $(QEMU_DIR)/debs && apt-get download qemu-user-static libc6-arm64-cross libgcc-s1-arm64-cross
+	for deb in $(QEMU_DIR)/debs/*.deb; do dpkg -x "$$deb" $(QEMU_DIR); done
+	touch $@
+
 tools: $(EMU_VENV)/.installed $(TOOLS_VENV)/.installed
 
 # ---------------------------------------------------------------- the two commands
@@ -57,19 +90,77 @@ bins:
 dev: tools bins
 	$(STACK) --name dev --port 3000 $(STACK_ARGS)
 
-test: lint bins
-	$(CARGO) build --locked --workspace --tests
-	$(STACK) --name test --port 0 $(STACK_ARGS) -- $(CARGO) test --locked --workspace --all-targets
+# The functions run as release binaries (the no-LTO `release-test` profile: optimised like the
+# deployed ones, minutes faster to build); the stack's own tools and the tests are debug builds.
+test: lint
+	$(CARGO) build --locked --package local-stack --package provider-sandbox
+	$(CARGO) build --locked --profile release-test $(PACKAGES)
+	$(CARGO) test --locked --workspace --all-targets --no-run
+	$(STACK) --name test --port 0 --bin-dir target/release-test $(STACK_ARGS) -- \
+		$(CARGO) test --locked --workspace --all-targets
 
 # ---------------------------------------------------------------- checks
 
-lint: tools
+lint: tools $(CHECKOV_VENV)/.installed
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 	mkdir -p target/lint
 	$(TOOLS_VENV)/bin/python infra/lint/check_template.py template.yaml target/lint/template.expanded.json
+	$(TOOLS_VENV)/bin/python infra/lint/check_policies.py template.yaml target/lint/template.expanded.json
+	$(WITH_TOOLS) AWS_DEFAULT_REGION=us-east-1 sam validate --lint --template template.yaml
+	$(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation --compact --quiet --skip-download
 	@# The checks must catch what they exist for: an undefined !Ref has to fail them.
 	sed 's/^\( *\)TABLE_NAME: !Ref Table$$/&\n\1BROKEN: !Ref NoSuchResource/' template.yaml > target/lint/broken.yaml
 	grep -q NoSuchResource target/lint/broken.yaml
 	! $(TOOLS_VENV)/bin/python infra/lint/check_template.py target/lint/broken.yaml target/lint/broken.expanded.json > target/lint/broken.log 2>&1
 	@echo "template checks: a broken !Ref is caught"
+	@# ... and a GET function that may write has to fail the policy check.
+	sed '/^  InvoicesGetFunction:/,/Events:/ s/Action: dynamodb:GetItem$$/Action: [dynamodb:GetItem, dynamodb:PutItem]/' \
+		template.yaml > target/lint/writable.yaml
+	grep -q "dynamodb:GetItem, dynamodb:PutItem" target/lint/writable.yaml
+	$(TOOLS_VENV)/bin/python infra/lint/check_template.py target/lint/writable.yaml target/lint/writable.expanded.json > /dev/null
+	! $(TOOLS_VENV)/bin/python infra/lint/check_policies.py target/lint/writable.yaml target/lint/writable.expanded.json 2> target/lint/writable.log
+	grep -q "InvoicesGetFunction only reads (GET) but may dynamodb:PutItem" target/lint/writable.log
+	@echo "policy checks: a GET function that may write is caught"
+	@# make deploy must stop before building when there are no credentials, and say what is missing.
+	! env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN -u AWS_PROFILE \
+		AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true \
+		$(TOOLS_VENV)/bin/python infra/deploy/check_credentials.py default > target/lint/credentials.log 2>&1
+	grep -q "no AWS credentials" target/lint/credentials.log
+	@echo "deploy checks: missing credentials are named"
+
+# ---------------------------------------------------------------- arm64 and AWS
+
+# Reproducible: the locked dependencies, the release profile (LTO, one codegen unit, stripped).
+build: $(TOOLS_VENV)/.installed
+	rustup target list --installed | grep -qx $(ARM64_TARGET) || rustup target add $(ARM64_TARGET)
+	$(WITH_TOOLS) cargo lambda build --locked --release --arm64 --lambda-dir $(LAMBDA_DIR) $(PACKAGES)
+	@for function in $(FUNCTIONS); do \
+		binary=$(LAMBDA_DIR)/$$function/bootstrap; \
+		[ "$$(od -An -tx1 -j18 -N2 $$binary | tr -d ' ')" = b700 ] || { echo "$$binary is not arm64"; exit 1; }; \
+	done
+	@echo "$(words $(FUNCTIONS)) arm64 binaries: $(LAMBDA_DIR)/<function>/bootstrap"
+
+# `sam build` (each function's BuildMethod is makefile) asks for build-<LogicalId> with an
+# ARTIFACTS_DIR: it gets the binary of `make build`, the one `make test-arm64` tests.
+# AuthSignupFunction is functions/auth-signup.
+build-%Function: build
+	cp $(LAMBDA_DIR)/$(shell echo '$*' | sed -E 's/([a-z0-9])([A-Z])/\1-\2/g' | tr '[:upper:]' '[:lower:]')/bootstrap "$(ARTIFACTS_DIR)/"
+
+# The arm64 binaries of `make build` under qemu, on the Runtime API emulator: the whole
+# integration suite, their events included.
+test-arm64: tools build $(QEMU_DIR)/.installed
+	$(CARGO) build --locked --package local-stack --package provider-sandbox
+	$(CARGO) test --locked --package integration-tests --no-run
+	$(STACK) --name arm64 --port 0 --bin-dir $(LAMBDA_DIR) --runner "$(QEMU)" $(STACK_ARGS) -- \
+		$(CARGO) test --locked --package integration-tests
+
+# The integration suite against a deployed stage; tests that need the local stack say they skip.
+test-remote:
+	@[ -n "$(API_URL)" ] || { echo "usage: API_URL=https://<api-id>.execute-api.<region>.amazonaws.com make test-remote"; exit 2; }
+	INVOICER_API_URL="$(API_URL)" $(CARGO) test --locked --package integration-tests -- --nocapture
+
+deploy: $(TOOLS_VENV)/.installed
+	$(TOOLS_VENV)/bin/python infra/deploy/check_credentials.py $(STAGE)
+	$(WITH_TOOLS) sam build --build-in-source --config-env $(STAGE)
+	$(WITH_TOOLS) sam deploy --config-env $(STAGE)

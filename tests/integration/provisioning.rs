@@ -10,7 +10,7 @@ use local_stack::state::Created;
 use local_stack::template::{Resolver, Template};
 use serde_json::Value;
 
-use crate::support::{emulator_sdk, stack};
+use crate::support::{emulator_sdk, local_only, stack};
 
 fn template() -> Template {
     Template::load(&stack().workspace_dir.join("template.yaml")).unwrap()
@@ -46,6 +46,9 @@ fn stack_prefix() -> String {
 
 #[tokio::test]
 async fn the_emulator_holds_exactly_the_tables_of_the_template_with_their_keys_and_indexes() {
+    let Some(_) = local_only("the emulator the stack provisioned") else {
+        return;
+    };
     let template = template();
     let dynamodb = aws_sdk_dynamodb::Client::new(&emulator_sdk().await);
     let listed: BTreeSet<String> = dynamodb
@@ -150,6 +153,9 @@ async fn the_emulator_holds_exactly_the_tables_of_the_template_with_their_keys_a
 
 #[tokio::test]
 async fn the_emulator_holds_exactly_the_queues_of_the_template_with_their_redrive() {
+    let Some(_) = local_only("the emulator the stack provisioned") else {
+        return;
+    };
     let template = template();
     let sqs = aws_sdk_sqs::Client::new(&emulator_sdk().await);
     let listed: BTreeSet<String> = sqs
@@ -214,6 +220,9 @@ async fn the_emulator_holds_exactly_the_queues_of_the_template_with_their_redriv
 
 #[tokio::test]
 async fn the_jwt_key_ring_secret_is_generated_with_an_active_key() {
+    let Some(_) = local_only("the emulator the stack provisioned") else {
+        return;
+    };
     let template = template();
     let secrets = aws_sdk_secretsmanager::Client::new(&emulator_sdk().await);
     for id in template.ids_of(SECRET) {

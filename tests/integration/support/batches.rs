@@ -1,11 +1,9 @@
 //! Batches made through the API for tests.
 
-use std::time::Duration;
-
 use serde_json::Value;
 
 use super::accounts::Account;
-use super::invoices::get;
+use super::invoices::{get, wait_for_status};
 use super::{api, http};
 
 pub const HEADER: &str = "reference_code,payment_form,customer_identification_type,customer_identification,customer_dv,customer_legal_organization,customer_name,customer_email,item_code,item_name,quantity,price,tax_rate,withholding_taxes";
@@ -42,19 +40,9 @@ pub async fn post(
     request.send().await.unwrap()
 }
 
-/// Polls a batch until its status is one of `statuses`. A bound against a stuck pipeline, not
-/// a timing assertion.
+/// Polls a batch until its status is one of `statuses`.
 pub async fn wait_for(account: &Account, batch_id: &str, statuses: &[&str]) -> Value {
-    let mut last = Value::Null;
-    for _ in 0..900 {
-        let (_, batch) = get(account, &format!("/v1/batches/{batch_id}")).await;
-        if statuses.iter().any(|s| batch["status"] == *s) {
-            return batch;
-        }
-        last = batch;
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("batch {batch_id} never reached {statuses:?}: {last}");
+    wait_for_status(account, &format!("/v1/batches/{batch_id}"), statuses).await
 }
 
 /// Every page of a list path (`?limit=` included), concatenated.

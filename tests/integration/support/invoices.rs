@@ -1,5 +1,7 @@
 //! Invoices made through the API for tests.
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
 
 use super::accounts::Account;
@@ -62,4 +64,24 @@ pub async fn get(account: &Account, path: &str) -> (u16, Value) {
         .unwrap();
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Polls the resource at `path` until its status is one of `statuses`; answers it. Not a timing
+/// assertion: a bound so that a stuck pipeline fails the test instead of hanging it.
+pub async fn wait_for_status(account: &Account, path: &str, statuses: &[&str]) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..900 {
+        let (_, resource) = get(account, path).await;
+        if statuses.iter().any(|s| resource["status"] == *s) {
+            return resource;
+        }
+        last = resource;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{path} never reached {statuses:?}: {last}");
+}
+
+/// Polls an invoice until its status is one of `statuses`.
+pub async fn wait_for(account: &Account, invoice_id: &str, statuses: &[&str]) -> Value {
+    wait_for_status(account, &format!("/v1/invoices/{invoice_id}"), statuses).await
 }

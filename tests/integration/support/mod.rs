@@ -14,22 +14,57 @@ use std::sync::OnceLock;
 
 use local_stack::state::StackState;
 
-/// The running stack: `INVOICER_STACK`, else the one `make dev` started.
-pub fn stack() -> &'static StackState {
-    static STACK: OnceLock<StackState> = OnceLock::new();
-    STACK.get_or_init(|| {
+/// What the suite runs against: the local stack, or a deployed stage's API.
+enum Target {
+    Local(Box<StackState>),
+    Remote { api_url: String },
+}
+
+/// `INVOICER_API_URL` (a deployed stage), else the stack of `INVOICER_STACK`, else the one
+/// `make dev` started.
+fn target() -> &'static Target {
+    static TARGET: OnceLock<Target> = OnceLock::new();
+    TARGET.get_or_init(|| {
+        if let Ok(api_url) = std::env::var("INVOICER_API_URL") {
+            return Target::Remote { api_url: api_url.trim_end_matches('/').to_owned() };
+        }
         let path = std::env::var_os("INVOICER_STACK").map(PathBuf::from).unwrap_or_else(|| {
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/local-stack/dev/stack.json")
         });
-        StackState::read(&path).unwrap_or_else(|error| {
+        let state = StackState::read(&path).unwrap_or_else(|error| {
             panic!("no local stack to test against ({error:#}): run `make test`, or `make dev` in another terminal")
-        })
+        });
+        Target::Local(Box::new(state))
     })
 }
 
-/// The URL of an API path on the stack.
+/// The local stack, for what only it offers (its emulator, its sandbox, its logs); `None`, and
+/// a line saying the test is skipped and why, against a deployed stage.
+pub fn local_only(needs: &str) -> Option<&'static StackState> {
+    match target() {
+        Target::Local(state) => Some(state),
+        Target::Remote { .. } => {
+            let test = std::thread::current().name().unwrap_or("a test").to_owned();
+            eprintln!("{test}: skipped against a deployed stage, it needs {needs}");
+            None
+        }
+    }
+}
+
+/// The local stack; only for code that [`local_only`] guards.
+pub fn stack() -> &'static StackState {
+    match target() {
+        Target::Local(state) => state,
+        Target::Remote { .. } => panic!("a test needs the local stack but does not say so with local_only"),
+    }
+}
+
+/// The URL of an API path.
 pub fn api(path: &str) -> String {
-    format!("{}{path}", stack().api_url)
+    match target() {
+        Target::Local(state) => format!("{}{path}", state.api_url),
+        Target::Remote { api_url } => format!("{api_url}{path}"),
+    }
 }
 
 /// A fresh HTTP client (one per test: a client's connections belong to one test's runtime).

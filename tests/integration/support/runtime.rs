@@ -3,7 +3,6 @@
 //! shared stack.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -28,8 +27,9 @@ pub struct LoneFunction {
 }
 
 impl LoneFunction {
-    /// Starts `binary` with exactly `environment` (plus the Runtime API's variables).
-    pub async fn start(binary: &Path, environment: &BTreeMap<String, String>) -> Self {
+    /// Starts the stack's binary of `function` with exactly `environment` (plus the Runtime
+    /// API's variables).
+    pub async fn start(function: &str, environment: &BTreeMap<String, String>) -> Self {
         let (invocations, receiver) = mpsc::unbounded_channel();
         let runtime = Arc::new(Runtime {
             invocations: tokio::sync::Mutex::new(receiver),
@@ -45,7 +45,10 @@ impl LoneFunction {
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        let process = tokio::process::Command::new(binary)
+        let command = super::stack().function_command(function);
+        let (program, args) = command.split_first().unwrap();
+        let process = tokio::process::Command::new(program)
+            .args(args)
             .env_clear()
             .envs(environment)
             .env("AWS_LAMBDA_RUNTIME_API", format!("http://{address}"))

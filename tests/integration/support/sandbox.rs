@@ -1,12 +1,9 @@
 //! The provider sandbox and the stack's delivery faults, as tests steer and observe them.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::accounts::Account;
-use super::invoices::get;
 use super::{emulator_sdk, http, stack};
 
 pub fn url(path: &str) -> String {
@@ -89,19 +86,4 @@ pub async fn clear_delivery_faults(org_id: &str) {
         .send()
         .await
         .unwrap();
-}
-
-/// Polls an invoice until its status is one of `statuses`; answers it. Not a timing
-/// assertion: a bound so that a stuck pipeline fails the test instead of hanging it.
-pub async fn wait_for(account: &Account, invoice_id: &str, statuses: &[&str]) -> Value {
-    let mut last = Value::Null;
-    for _ in 0..600 {
-        let (_, invoice) = get(account, &format!("/v1/invoices/{invoice_id}")).await;
-        if statuses.iter().any(|s| invoice["status"] == *s) {
-            return invoice;
-        }
-        last = invoice;
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("invoice {invoice_id} never reached {statuses:?}: {last}");
 }

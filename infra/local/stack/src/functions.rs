@@ -51,7 +51,7 @@ fn spec(
         .collect();
     let mut spec = FunctionSpec {
         logical_id: id.to_owned(),
-        name: function_binary(id, &resource.metadata)?,
+        name: function_binary(id)?,
         environment,
         memory_mb: number("MemorySize", 128)?,
         timeout_seconds: number("Timeout", 3)?,

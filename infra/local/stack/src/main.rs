@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use local_stack::stack::{self, Options, Sandbox, Stack};
 
 const USAGE: &str = "usage: local-stack [--name NAME] [--port PORT] [--instances N] [--template FILE]
-                   [--bin-dir DIR] [--emulator PROGRAM] [--cargo-lambda PROGRAM]
+                   [--bin-dir DIR] [--runner PROGRAM_AND_ARGS] [--emulator PROGRAM] [--cargo-lambda PROGRAM]
                    [--sandbox PROGRAM --sandbox-url-parameter NAME --sandbox-credentials SECRET]
                    [--param NAME=VALUE]... [--log-level LEVEL] [-- COMMAND ARGS...]";
 
@@ -56,6 +56,7 @@ fn parse(args: Vec<String>) -> anyhow::Result<(Options, Vec<String>)> {
         port: 3000,
         instances: 2,
         bin_dir: workspace.join("target/debug"),
+        runner: Vec::new(),
         emulator: workspace.join(".venv-emu/bin/ministack"),
         cargo_lambda: workspace.join(".venv-tools/bin/cargo-lambda"),
         sandbox: None,
@@ -79,7 +80,9 @@ fn parse(args: Vec<String>) -> anyhow::Result<(Options, Vec<String>)> {
             "--port" => options.port = value.parse().context("--port")?,
             "--instances" => options.instances = value.parse().context("--instances")?,
             "--template" => options.template = PathBuf::from(value),
-            "--bin-dir" => options.bin_dir = PathBuf::from(value),
+            // Absolute: the state file hands it to tests, which run from another directory.
+            "--bin-dir" => options.bin_dir = std::path::absolute(&value).context("--bin-dir")?,
+            "--runner" => options.runner = value.split_whitespace().map(str::to_owned).collect(),
             "--emulator" => options.emulator = PathBuf::from(value),
             "--cargo-lambda" => options.cargo_lambda = PathBuf::from(value),
             "--log-level" => options.function_log_level = value,

@@ -111,14 +111,20 @@ pub fn spawn_runtime_api(
 #[derive(Clone, Debug)]
 pub struct FunctionProcess {
     pub name: String,
-    pub binary: PathBuf,
+    /// The program and its arguments (a runner such as qemu first, when there is one).
+    pub command: Vec<String>,
     pub environment: BTreeMap<String, String>,
     pub log: PathBuf,
 }
 
 impl FunctionProcess {
     fn command(&self) -> Command {
-        let mut command = Command::new(&self.binary);
+        let (program, args) = self
+            .command
+            .split_first()
+            .map_or(("", &[][..]), |(p, a)| (p.as_str(), a));
+        let mut command = Command::new(program);
+        command.args(args);
         // A Lambda sandbox starts from a clean environment: nothing of the developer's leaks in.
         command.env_clear().envs(&self.environment);
         if let Ok(path) = std::env::var("PATH") {

@@ -90,7 +90,7 @@ pub async fn provision(
                 .with_context(|| format!("creating {id} in the emulator"))?
             }
             FUNCTION => {
-                let name = function_binary(id, &resource.metadata)?;
+                let name = function_binary(id)?;
                 PhysicalResource {
                     kind: resource.kind.clone(),
                     attributes: BTreeMap::from([(
@@ -113,14 +113,24 @@ pub async fn provision(
     Ok(created)
 }
 
-/// A function's binary: `Metadata.BuildProperties.Binary`, which cargo-lambda builds.
-pub fn function_binary(id: &str, metadata: &Map<String, Value>) -> anyhow::Result<String> {
-    metadata
-        .get("BuildProperties")
-        .and_then(|p| p.get("Binary"))
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .with_context(|| format!("function {id} has no Metadata.BuildProperties.Binary"))
+/// A function's binary, which is also its crate under `functions/`: its logical id without
+/// `Function`, in kebab case (`AuthSignupFunction` is `auth-signup`), as the Makefile's
+/// `build-%Function` rule for `sam build` names it too.
+pub fn function_binary(id: &str) -> anyhow::Result<String> {
+    let name = id
+        .strip_suffix("Function")
+        .filter(|name| !name.is_empty())
+        .with_context(|| format!("function {id}: a function's logical id ends in Function"))?;
+    let mut binary = String::new();
+    let mut after_lower = false;
+    for letter in name.chars() {
+        if letter.is_ascii_uppercase() && after_lower {
+            binary.push('-');
+        }
+        after_lower = letter.is_ascii_lowercase() || letter.is_ascii_digit();
+        binary.push(letter.to_ascii_lowercase());
+    }
+    Ok(binary)
 }
 
 fn text(properties: &Map<String, Value>, key: &str) -> Option<String> {
@@ -435,6 +445,15 @@ fn generate_secret(spec: &Map<String, Value>) -> anyhow::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_functions_binary_is_its_logical_id_in_kebab_case() {
+        assert_eq!(function_binary("AuthSignupFunction").unwrap(), "auth-signup");
+        assert_eq!(function_binary("HealthFunction").unwrap(), "health");
+        assert_eq!(function_binary("DlqHandlerFunction").unwrap(), "dlq-handler");
+        assert!(function_binary("Function").is_err());
+        assert!(function_binary("HealthHandler").is_err());
+    }
 
     #[test]
     fn a_generated_secret_fills_its_template() {

@@ -45,6 +45,8 @@ pub struct Options {
     /// Processes per function.
     pub instances: u32,
     pub bin_dir: PathBuf,
+    /// A program to run the functions' binaries under (e.g. qemu for arm64), with its arguments.
+    pub runner: Vec<String>,
     pub emulator: PathBuf,
     pub cargo_lambda: PathBuf,
     pub sandbox: Option<Sandbox>,
@@ -88,8 +90,8 @@ impl Stack {
         }
         std::fs::create_dir_all(&logs_dir)?;
         for function in template.ids_of(provision::FUNCTION) {
-            let binary = provision::function_binary(function, &template.resources[function].metadata)?;
-            let path = options.bin_dir.join(&binary);
+            let binary = provision::function_binary(function)?;
+            let path = crate::state::binary_path(&options.bin_dir, &binary);
             anyhow::ensure!(
                 path.exists(),
                 "{} is not built (cargo build --bins)",
@@ -259,6 +261,7 @@ impl Stack {
             region: REGION.to_owned(),
             workspace_dir: options.workspace.clone(),
             bin_dir: options.bin_dir.clone(),
+            runner: options.runner.clone(),
             logs_dir,
             parameters,
             resources: created.0,
@@ -316,7 +319,7 @@ fn function_process(
     ]);
     FunctionProcess {
         name: function.name.clone(),
-        binary: options.bin_dir.join(&function.name),
+        command: crate::state::function_command(&options.runner, &options.bin_dir, &function.name),
         environment,
         log: logs_dir.join(format!("{}.log", function.name)),
     }

@@ -24,6 +24,9 @@ pub struct StackState {
     pub region: String,
     pub workspace_dir: PathBuf,
     pub bin_dir: PathBuf,
+    /// A program the functions' binaries run under (an emulator such as qemu), with its arguments.
+    #[serde(default)]
+    pub runner: Vec<String>,
     pub logs_dir: PathBuf,
     pub parameters: BTreeMap<String, String>,
     pub resources: BTreeMap<String, PhysicalResource>,
@@ -47,6 +50,11 @@ impl StackState {
         Ok(())
     }
 
+    /// The command that starts function `name`'s binary: its runner's, if any, then the binary.
+    pub fn function_command(&self, name: &str) -> Vec<String> {
+        function_command(&self.runner, &self.bin_dir, name)
+    }
+
     pub fn function(&self, name: &str) -> Option<&FunctionSpec> {
         self.functions.iter().find(|f| f.name == name)
     }
@@ -54,6 +62,24 @@ impl StackState {
     /// `Ref` of a resource: a table's name, a queue's URL, a secret's ARN.
     pub fn reference(&self, logical_id: &str) -> Option<&str> {
         self.resources.get(logical_id).map(|r| r.reference.as_str())
+    }
+}
+
+/// The command that starts function `name`'s binary in `bin_dir` under `runner` (if any).
+pub fn function_command(runner: &[String], bin_dir: &Path, name: &str) -> Vec<String> {
+    let mut command = runner.to_vec();
+    command.push(binary_path(bin_dir, name).display().to_string());
+    command
+}
+
+/// A function's binary in `bin_dir`: `<name>`, as cargo builds it, or `<name>/bootstrap`, as
+/// cargo-lambda lays out a `--lambda-dir`.
+pub fn binary_path(bin_dir: &Path, name: &str) -> PathBuf {
+    let lambda_layout = bin_dir.join(name).join("bootstrap");
+    if lambda_layout.is_file() {
+        lambda_layout
+    } else {
+        bin_dir.join(name)
     }
 }
 
@@ -85,7 +111,7 @@ impl Physical for Created {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FunctionSpec {
     pub logical_id: String,
-    /// The binary (`Metadata.BuildProperties.Binary`), which is also its local function name.
+    /// The binary (its crate, from the logical id), which is also its local function name.
     pub name: String,
     /// The environment the template gives it, resolved to local resources.
     pub environment: BTreeMap<String, String>,

@@ -1,0 +1,79 @@
+"""Least privilege, read off the expanded template (what IAM will actually get):
+
+- a function whose every route is a GET has no write action;
+- only functions given the submissions queue (SUBMISSIONS_QUEUE_URL) may send to it;
+- only the submission functions (given PROVIDER_SECRET_ID: the worker, and the dead-letter
+  handler, which looks invoices up at the provider) may read the provider's credentials;
+- no inline statement grants a wildcard action or resource, and no role carries a managed policy
+  but the two every function needs (its logs, its X-Ray traces): SAM's AWSLambdaSQSQueueExecutionRole,
+  for one, may read every queue of the account.
+
+usage: check_policies.py TEMPLATE EXPANDED_JSON
+"""
+
+import json
+import re
+import sys
+
+from samtranslator.yaml_helper import yaml_parse
+
+WRITES = {
+    "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
+    "sqs:SendMessage", "sqs:DeleteMessage", "secretsmanager:PutSecretValue",
+}
+PROVIDER_SECRET = ("ProviderCredentials", "ProviderSecretArn")
+MANAGED_POLICIES_ALLOWED = ("service-role/AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess")
+
+
+def statements(role):
+    for policy in role["Properties"].get("Policies", []):
+        for statement in policy["PolicyDocument"]["Statement"]:
+            actions = statement["Action"]
+            yield ([actions] if isinstance(actions, str) else actions), statement["Resource"]
+
+
+def mentions(value, names):
+    text = json.dumps(value)
+    return any(f'"{name}"' in text for name in names)
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    with open(sys.argv[1]) as handle:
+        template = yaml_parse(handle.read())
+    with open(sys.argv[2]) as handle:
+        expanded = json.load(handle)["Resources"]
+    problems = []
+    functions = {k: v for k, v in template["Resources"].items() if v["Type"] == "AWS::Serverless::Function"}
+    for name, function in functions.items():
+        properties = function["Properties"]
+        events = properties.get("Events", {}).values()
+        methods = [e["Properties"].get("Method", "ANY").upper() for e in events if e["Type"] == "HttpApi"]
+        read_only = bool(methods) and all(method == "GET" for method in methods)
+        variables = properties.get("Environment", {}).get("Variables", {})
+        role = expanded[f"{name}Role"]
+        for arn in role["Properties"].get("ManagedPolicyArns", []):
+            policy = re.search(r":policy/([\w/+=,.@-]+)", json.dumps(arn))
+            if not policy or policy.group(1) not in MANAGED_POLICIES_ALLOWED:
+                problems.append(f"{name} has the managed policy {arn}")
+        for actions, resource in statements(role):
+            for action in actions:
+                if "*" in action or resource == "*":
+                    problems.append(f"{name}: {action} on {resource} is a wildcard")
+                if read_only and action in WRITES:
+                    problems.append(f"{name} only reads (GET) but may {action}")
+                if action == "sqs:SendMessage" and "SUBMISSIONS_QUEUE_URL" not in variables:
+                    problems.append(f"{name} may send messages but is given no queue")
+                if action == "secretsmanager:GetSecretValue" and mentions(resource, PROVIDER_SECRET) \
+                        and "PROVIDER_SECRET_ID" not in variables:
+                    problems.append(f"{name} may read the provider's credentials")
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        sys.exit(1)
+    print(f"{sys.argv[1]}: every function's policy grants only what it uses ({len(functions)} functions)")
+
+
+if __name__ == "__main__":
+    main()
