@@ -76,7 +76,8 @@ $(CHECKOV_VENV)/.installed: requirements/checkov.txt
 $(QEMU_DIR)/.installed:
 	rm -rf $(QEMU_DIR)
 	mkdir -p $(QEMU_DIR)/debs
-	cd $(QEMU_DIR)/debs && apt-get download qemu-user-static libc6-arm64-cross libgcc-s1-arm64-cross
+	cd $(QEMU_DIR)/debs && apt-get download qemu-user-static libc6-arm64-cross libgcc-s1-arm64-cross \
+		|| { echo "apt-get could not download them: are the package lists there (apt-get update)?"; exit 1; }
 	for deb in $(QEMU_DIR)/debs/*.deb; do dpkg -x "$$deb" $(QEMU_DIR); done
 	touch $@
 
@@ -123,8 +124,8 @@ lint: tools $(CHECKOV_VENV)/.installed
 	grep -q "InvoicesGetFunction only reads (GET) but may dynamodb:PutItem" target/lint/writable.log
 	@echo "policy checks: a GET function that may write is caught"
 	@# make deploy must stop before building when there are no credentials, and say what is missing.
-	! env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN -u AWS_PROFILE \
-		AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true \
+	! env -i PATH="$$PATH" AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+		AWS_EC2_METADATA_DISABLED=true \
 		$(TOOLS_VENV)/bin/python infra/deploy/check_credentials.py default > target/lint/credentials.log 2>&1
 	grep -q "no AWS credentials" target/lint/credentials.log
 	@echo "deploy checks: missing credentials are named"

@@ -14,7 +14,8 @@ use crate::support::{api, http, local_only, unique};
 
 #[tokio::test]
 async fn a_1000_invoice_csv_completes_with_exact_counters_and_each_invoice_issued_once() {
-    let Some(_) = local_only("the provider sandbox's records") else {
+    let Some(_) = local_only("the provider sandbox: a thousand bills, and its count of what it issued")
+    else {
         return;
     };
     let account = signup().await;
