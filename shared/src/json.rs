@@ -36,8 +36,33 @@ pub struct SyntaxError(pub String);
 pub fn parse(body: &[u8]) -> Result<Json, SyntaxError> {
     let text = std::str::from_utf8(body)
         .map_err(|e| SyntaxError(format!("the body is not UTF-8 (byte {})", e.valid_up_to())))?;
+    if nesting_depth(text) > MAX_DEPTH {
+        return Err(SyntaxError(format!(
+            "the body nests deeper than {MAX_DEPTH} levels"
+        )));
+    }
     let raw: &RawValue = serde_json::from_str(text).map_err(|e| SyntaxError(describe(&e)))?;
-    build(raw, 0)
+    build(raw)
+}
+
+/// How deep arrays and objects nest in `text`, in one pass: [`build`] reads each level again,
+/// so a deep document is refused before that.
+fn nesting_depth(text: &str) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0, false, false);
+    for byte in text.bytes() {
+        match byte {
+            _ if escaped => escaped = false,
+            b'\\' if in_string => escaped = true,
+            b'"' => in_string = !in_string,
+            b'[' | b'{' if !in_string => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' if !in_string => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 fn describe(error: &serde_json::Error) -> String {
@@ -46,18 +71,15 @@ fn describe(error: &serde_json::Error) -> String {
     format!("the body is not valid JSON: {text}")
 }
 
-fn build(raw: &RawValue, depth: usize) -> Result<Json, SyntaxError> {
+fn build(raw: &RawValue) -> Result<Json, SyntaxError> {
     let text = raw.get();
     let parse_err = |e: serde_json::Error| SyntaxError(describe(&e));
     match text.as_bytes().first() {
-        Some(b'{') | Some(b'[') if depth >= MAX_DEPTH => Err(SyntaxError(format!(
-            "the body nests deeper than {MAX_DEPTH} levels"
-        ))),
         Some(b'{') => {
             let members: BTreeMap<String, &RawValue> = serde_json::from_str(text).map_err(parse_err)?;
             members
                 .into_iter()
-                .map(|(key, value)| Ok((key, build(value, depth + 1)?)))
+                .map(|(key, value)| Ok((key, build(value)?)))
                 .collect::<Result<_, _>>()
                 .map(Json::Object)
         }
@@ -65,7 +87,7 @@ fn build(raw: &RawValue, depth: usize) -> Result<Json, SyntaxError> {
             let items: Vec<&RawValue> = serde_json::from_str(text).map_err(parse_err)?;
             items
                 .into_iter()
-                .map(|item| build(item, depth + 1))
+                .map(build)
                 .collect::<Result<_, _>>()
                 .map(Json::Array)
         }

@@ -8,6 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::KeyRing;
+use crate::auth::keyring::Keys;
 use crate::http::ApiError;
 use crate::store::PageKey;
 
@@ -65,6 +66,18 @@ pub async fn encode(
 ) -> anyhow::Result<Option<String>> {
     let Some(last) = last else { return Ok(None) };
     let keys = keyring.keys().await?;
+    seal(&keys, scope, last).map(Some)
+}
+
+/// Where the page of `cursor` starts, if the cursor is ours and was made for `scope`.
+pub async fn decode(keyring: &KeyRing, scope: &Scope, cursor: &str) -> Result<PageKey, ApiError> {
+    let sealed = Sealed::open(cursor)?;
+    let keys = keyring.keys_with(sealed.kid()).await?;
+    sealed.verify(&keys, scope)
+}
+
+/// A cursor for `last`, signed with the active key of `keys`.
+pub fn seal(keys: &Keys, scope: &Scope, last: PageKey) -> anyhow::Result<String> {
     let (kid, master) = keys.active();
     let payload = serde_json::to_vec(&Payload {
         k: kid.to_owned(),
@@ -72,31 +85,49 @@ pub async fn encode(
         p: last,
     })?;
     let tag = hmac::sign(&signing_key(master), &payload);
-    Ok(Some(format!(
+    Ok(format!(
         "{}.{}",
         URL_SAFE_NO_PAD.encode(payload),
         URL_SAFE_NO_PAD.encode(tag.as_ref())
-    )))
+    ))
 }
 
-/// Where the page of `cursor` starts, if the cursor is ours and was made for `scope`.
-pub async fn decode(keyring: &KeyRing, scope: &Scope, cursor: &str) -> Result<PageKey, ApiError> {
-    if cursor.len() > MAX_CURSOR_LENGTH {
-        return Err(ApiError::InvalidCursor);
+/// A cursor taken apart, its signature not yet checked.
+pub struct Sealed {
+    payload: Vec<u8>,
+    tag: Vec<u8>,
+    parsed: Payload,
+}
+
+impl Sealed {
+    /// Takes a client's cursor apart; anything that is not the shape of ours is `INVALID_CURSOR`.
+    pub fn open(cursor: &str) -> Result<Self, ApiError> {
+        if cursor.len() > MAX_CURSOR_LENGTH {
+            return Err(ApiError::InvalidCursor);
+        }
+        let (payload, tag) = cursor.split_once('.').ok_or(ApiError::InvalidCursor)?;
+        let payload = URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|_| ApiError::InvalidCursor)?;
+        let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| ApiError::InvalidCursor)?;
+        let parsed = serde_json::from_slice(&payload).map_err(|_| ApiError::InvalidCursor)?;
+        Ok(Self { payload, tag, parsed })
     }
-    let (payload, tag) = cursor.split_once('.').ok_or(ApiError::InvalidCursor)?;
-    let payload = URL_SAFE_NO_PAD
-        .decode(payload)
-        .map_err(|_| ApiError::InvalidCursor)?;
-    let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| ApiError::InvalidCursor)?;
-    let parsed: Payload = serde_json::from_slice(&payload).map_err(|_| ApiError::InvalidCursor)?;
-    let keys = keyring.keys_with(&parsed.k).await?;
-    let master = keys.get(&parsed.k).ok_or(ApiError::InvalidCursor)?;
-    hmac::verify(&signing_key(master), &payload, &tag).map_err(|_| ApiError::InvalidCursor)?;
-    if parsed.s != scope.describe() {
-        return Err(ApiError::InvalidCursor);
+
+    /// The `kid` of the key the cursor says signed it.
+    pub fn kid(&self) -> &str {
+        &self.parsed.k
     }
-    Ok(parsed.p)
+
+    /// Where the page starts, if one of `keys` signed the cursor for `scope`.
+    pub fn verify(self, keys: &Keys, scope: &Scope) -> Result<PageKey, ApiError> {
+        let master = keys.get(&self.parsed.k).ok_or(ApiError::InvalidCursor)?;
+        hmac::verify(&signing_key(master), &self.payload, &self.tag).map_err(|_| ApiError::InvalidCursor)?;
+        if self.parsed.s != scope.describe() {
+            return Err(ApiError::InvalidCursor);
+        }
+        Ok(self.parsed.p)
+    }
 }
 
 #[cfg(test)]

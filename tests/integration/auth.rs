@@ -1,10 +1,10 @@
 //! Signup, login, refresh rotation, logout, lockout, and every way a token can be wrong.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::support::accounts::{email, login, nit, signup};
-use crate::support::tokens::{active_key, claims_of, forge, sign};
-use crate::support::{api, http, local_only};
+use crate::support::tokens::claims_of;
+use crate::support::{api, http};
 
 async fn refresh(token: &str) -> reqwest::Response {
     http()
@@ -86,141 +86,10 @@ async fn a_refresh_presented_twice_at_once_is_a_retry_and_answers_the_same_token
     assert_eq!(refresh(&a).await.status(), 200, "the family lives on");
 }
 
+/// Every bad access token, on every route: see the security battery.
 #[tokio::test]
-async fn every_kind_of_bad_token_is_a_401() {
-    let Some(_) = local_only("the key ring's secret, to sign tokens") else {
-        return;
-    };
+async fn an_access_token_is_no_refresh_token() {
     let account = signup().await;
-    let (kid, key) = active_key().await;
-    let claims = claims_of(&account.access);
-    let with = |changes: &[(&str, Value)]| -> Map<String, Value> {
-        let mut changed = claims.clone();
-        for (name, value) in changes {
-            changed.insert((*name).to_owned(), value.clone());
-        }
-        changed
-    };
-    let now = claims["iat"].as_i64().unwrap();
-    let signature = account.access.rsplit('.').next().unwrap().to_owned();
-    let (header, payload) = {
-        let mut parts = account.access.split('.');
-        (parts.next().unwrap().to_owned(), parts.next().unwrap().to_owned())
-    };
-    let tampered_payload = {
-        let mut tampered = claims.clone();
-        tampered.insert("role".into(), "owner".into());
-        tampered.insert("org".into(), "01ANOTHERORGANIZATION0000".into());
-        forge(
-            &json!({"alg": "HS256", "kid": kid, "typ": "JWT"}),
-            &tampered,
-            &signature,
-        )
-    };
-    let cases: Vec<(&str, Option<String>)> = vec![
-        ("no header", None),
-        ("not bearer", Some(format!("Basic {}", account.access))),
-        ("garbage", Some("Bearer not.a.token".to_owned())),
-        ("empty bearer", Some("Bearer ".to_owned())),
-        (
-            "alg none",
-            Some(format!(
-                "Bearer {}",
-                forge(&json!({"alg": "none", "typ": "JWT"}), &claims, "")
-            )),
-        ),
-        (
-            "alg HS512",
-            Some(format!(
-                "Bearer {}",
-                forge(&json!({"alg": "HS512", "kid": kid}), &claims, &signature)
-            )),
-        ),
-        (
-            "alg RS256",
-            Some(format!(
-                "Bearer {}",
-                forge(&json!({"alg": "RS256", "kid": kid}), &claims, &signature)
-            )),
-        ),
-        ("tampered payload", Some(format!("Bearer {tampered_payload}"))),
-        (
-            "wrong signature",
-            Some(format!("Bearer {header}.{payload}.{}", "A".repeat(43))),
-        ),
-        (
-            "signed with another key",
-            Some(format!(
-                "Bearer {}",
-                sign(&claims, &kid, b"an attacker's key of 32 bytes...")
-            )),
-        ),
-        (
-            "expired",
-            Some(format!(
-                "Bearer {}",
-                sign(
-                    &with(&[("iat", json!(now - 3600)), ("exp", json!(now - 1800))]),
-                    &kid,
-                    &key
-                )
-            )),
-        ),
-        (
-            "wrong audience",
-            Some(format!(
-                "Bearer {}",
-                sign(&with(&[("aud", json!("someone-else"))]), &kid, &key)
-            )),
-        ),
-        (
-            "wrong issuer",
-            Some(format!(
-                "Bearer {}",
-                sign(&with(&[("iss", json!("someone-else"))]), &kid, &key)
-            )),
-        ),
-        (
-            "no expiry",
-            Some(format!(
-                "Bearer {}",
-                sign(
-                    &{
-                        let mut c = claims.clone();
-                        c.remove("exp");
-                        c
-                    },
-                    &kid,
-                    &key
-                )
-            )),
-        ),
-        (
-            "refresh token as access",
-            Some(format!("Bearer {}", account.refresh)),
-        ),
-        (
-            "unknown kid",
-            Some(format!("Bearer {}", sign(&claims, "k-unknown", &key))),
-        ),
-    ];
-
-    for (case, authorization) in cases {
-        let response = me(authorization.as_deref()).await;
-
-        assert_eq!(response.status(), 401, "{case}");
-        let body: Value = response.json().await.unwrap();
-        assert_eq!(body["error"]["code"], "UNAUTHENTICATED", "{case}");
-    }
-    // The control: the genuine token, and one re-signed with the real key, work.
-    assert_eq!(me(Some(&account.bearer())).await.status(), 200);
-    assert_eq!(
-        me(Some(&format!("Bearer {}", sign(&claims, &kid, &key))))
-            .await
-            .status(),
-        200
-    );
-    // And the reverse confusion: an access token is no refresh token.
     assert_eq!(refresh(&account.access).await.status(), 401);
 }
 

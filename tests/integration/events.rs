@@ -39,6 +39,7 @@ fn answered(expect: Expect, answer: &Value) -> bool {
 
 /// Each event file and what its function answers.
 const EVENTS: &[(&str, &str, Expect)] = &[
+    ("api-spec", "get.json", Status(200)),
     ("health", "shallow.json", Status(200)),
     ("health", "deep.json", Status(200)),
     ("health", "unknown-parameter.json", Status(400)),
@@ -111,6 +112,10 @@ async fn handle_in_process(function: &str, event: &str) -> Response<Body> {
     if function == "health" {
         let state = health::AppState::build(&sdk, &config).unwrap();
         return dispatch(request, |r| health::handle(&state, r)).await;
+    }
+    if function == "api-spec" {
+        let spec = api_spec::Spec::build(&sdk, &config).unwrap();
+        return dispatch(request, |r| api_spec::handle(&spec, r)).await;
     }
     if function == "not-found" {
         let routes = not_found::Routes::build(&sdk, &config).unwrap();

@@ -21,5 +21,6 @@ mod provisioning;
 mod roles;
 mod rotation;
 mod routing;
+mod security;
 mod submission;
 mod support;

@@ -1,8 +1,10 @@
 //! Requests no route of the template takes go to the `$default` function, as in AWS.
 
+use std::collections::BTreeSet;
+
 use serde_json::Value;
 
-use crate::support::{api, http};
+use crate::support::{api, http, local_only};
 
 #[tokio::test]
 async fn an_unknown_path_is_a_404_in_the_error_shape() {
@@ -34,4 +36,34 @@ async fn every_answer_carries_its_own_request_id() {
     let id = |r: &reqwest::Response| r.headers()["x-request-id"].to_str().unwrap().to_owned();
     assert!(!id(&first).is_empty());
     assert_ne!(id(&first), id(&second));
+}
+
+#[tokio::test]
+async fn the_served_openapi_document_describes_exactly_the_routes_of_the_template() {
+    let response = http().get(api("/v1/openapi.json")).send().await.unwrap();
+
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let spec: Value = response.json().await.unwrap();
+    assert_eq!(spec["openapi"], "3.1.0");
+    let Some(stack) = local_only("the template's routes") else {
+        return;
+    };
+    let described: BTreeSet<(String, String)> = spec["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, operations)| {
+            let methods = operations.as_object().unwrap().keys();
+            methods
+                .filter(|method| ["get", "post", "put", "patch", "delete"].contains(&method.as_str()))
+                .map(|method| (method.to_uppercase(), path.clone()))
+        })
+        .collect();
+    let routes: BTreeSet<(String, String)> = stack
+        .functions
+        .iter()
+        .flat_map(|function| function.routes.iter().cloned())
+        .collect();
+    assert_eq!(described, routes);
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use super::keyring::KeyRing;
+use super::keyring::{KeyRing, Keys};
 use super::roles::Role;
 use crate::http::{ApiError, Request, read_json};
 use crate::json::Object;
@@ -121,15 +121,7 @@ impl Tokens {
 
     /// Signs `claims` with the active key.
     pub async fn sign(&self, claims: &Claims) -> anyhow::Result<String> {
-        let keys = self.keyring.keys().await?;
-        let (kid, key) = keys.active();
-        let mut header = Header::new(Algorithm::HS256);
-        header.kid = Some(kid.to_owned());
-        Ok(jsonwebtoken::encode(
-            &header,
-            claims,
-            &EncodingKey::from_secret(key),
-        )?)
+        sign_with(&*self.keyring.keys().await?, claims)
     }
 
     /// A new access token and the given refresh token of a family, both for one user.
@@ -168,26 +160,49 @@ impl Tokens {
 
     /// The claims of a valid token of type `expected`; any flaw is 401 `UNAUTHENTICATED`.
     pub async fn verify(&self, token: &str, expected: TokenType) -> Result<Claims, ApiError> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| ApiError::Unauthenticated)?;
-        if header.alg != Algorithm::HS256 {
-            return Err(ApiError::Unauthenticated);
-        }
-        let kid = header.kid.ok_or(ApiError::Unauthenticated)?;
+        let kid = signing_kid(token)?;
         let keys = self.keyring.keys_with(&kid).await?;
-        let key = keys.get(&kid).ok_or(ApiError::Unauthenticated)?;
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_issuer(&[ISSUER]);
-        validation.set_audience(&[AUDIENCE]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.leeway = LEEWAY_SECONDS;
-        let claims = jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(key), &validation)
-            .map_err(|_| ApiError::Unauthenticated)?
-            .claims;
-        if claims.typ != expected || (expected == TokenType::Refresh && claims.fam.is_none()) {
-            return Err(ApiError::Unauthenticated);
-        }
-        Ok(claims)
+        verify_with(&keys, token, expected)
     }
+}
+
+/// `claims` signed with the active key of `keys`.
+pub fn sign_with(keys: &Keys, claims: &Claims) -> anyhow::Result<String> {
+    let (kid, key) = keys.active();
+    let mut header = Header::new(Algorithm::HS256);
+    header.kid = Some(kid.to_owned());
+    Ok(jsonwebtoken::encode(
+        &header,
+        claims,
+        &EncodingKey::from_secret(key),
+    )?)
+}
+
+/// The `kid` an HS256 token names in its header; any other token is 401 `UNAUTHENTICATED`.
+pub fn signing_kid(token: &str) -> Result<String, ApiError> {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| ApiError::Unauthenticated)?;
+    if header.alg != Algorithm::HS256 {
+        return Err(ApiError::Unauthenticated);
+    }
+    header.kid.ok_or(ApiError::Unauthenticated)
+}
+
+/// The claims of `token`, if one of `keys` signed it and it is a valid token of type `expected`.
+pub fn verify_with(keys: &Keys, token: &str, expected: TokenType) -> Result<Claims, ApiError> {
+    let kid = signing_kid(token)?;
+    let key = keys.get(&kid).ok_or(ApiError::Unauthenticated)?;
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.set_issuer(&[ISSUER]);
+    validation.set_audience(&[AUDIENCE]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    validation.leeway = LEEWAY_SECONDS;
+    let claims = jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(key), &validation)
+        .map_err(|_| ApiError::Unauthenticated)?
+        .claims;
+    if claims.typ != expected || (expected == TokenType::Refresh && claims.fam.is_none()) {
+        return Err(ApiError::Unauthenticated);
+    }
+    Ok(claims)
 }
 
 #[cfg(test)]

@@ -96,6 +96,12 @@ pub fn parse_json(body: &Json) -> Result<Parsed, Refused> {
     let Some(invoices) = invoices.filter(|_| problems.is_empty()) else {
         return Err(Refused::NotABatch(problems.into_errors()));
     };
+    if invoices.is_empty() {
+        return Err(Refused::NotABatch(vec![FieldError::new(
+            "invoices",
+            "must hold at least one invoice",
+        )]));
+    }
     if invoices.len() > MAX_INVOICES {
         return Err(Refused::TooMany(invoices.len()));
     }
@@ -184,6 +190,18 @@ mod tests {
 
     fn parse(value: serde_json::Value) -> Result<Parsed, Refused> {
         parse_json(&crate::json::parse(value.to_string().as_bytes()).unwrap())
+    }
+
+    #[test]
+    fn an_empty_batch_says_it_needs_an_invoice() {
+        let refused = parse(json!({"invoices": []})).unwrap_err();
+        assert_eq!(
+            refused,
+            Refused::NotABatch(vec![FieldError::new(
+                "invoices",
+                "must hold at least one invoice"
+            )])
+        );
     }
 
     #[test]

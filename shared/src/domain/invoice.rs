@@ -243,7 +243,8 @@ fn parse_date(text: &str) -> Result<String, &'static str> {
     let [year, month, day] = parts[..] else {
         return Err(invalid);
     };
-    if year.len() != 4 || month.len() != 2 || day.len() != 2 {
+    let digits = |part: &str, count: usize| part.len() == count && part.bytes().all(|b| b.is_ascii_digit());
+    if !(digits(year, 4) && digits(month, 2) && digits(day, 2)) {
         return Err(invalid);
     }
     let number = |part: &str| part.parse::<u16>().map_err(|_| invalid);

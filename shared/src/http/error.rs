@@ -50,8 +50,6 @@ pub enum ApiError {
     IdempotencyKeyReused,
     #[error("too many failed logins: try again later")]
     AccountLocked { retry_after_seconds: u64 },
-    #[error("too many requests: try again later")]
-    RateLimited { retry_after_seconds: u64 },
     #[error("a dependency is unavailable")]
     Unavailable {
         failing: Vec<FieldError>,
@@ -102,7 +100,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) | ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::AccountLocked { .. } | ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::AccountLocked { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -127,7 +125,6 @@ impl ApiError {
             ApiError::Validation(_) => "VALIDATION_ERROR",
             ApiError::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             ApiError::AccountLocked { .. } => "ACCOUNT_LOCKED",
-            ApiError::RateLimited { .. } => "RATE_LIMITED",
             ApiError::Unavailable { .. } => "UNAVAILABLE",
             ApiError::Internal(_) => "INTERNAL",
         }
@@ -152,7 +149,6 @@ impl ApiError {
     pub fn headers(&self) -> Vec<(&'static str, String)> {
         match self {
             ApiError::AccountLocked { retry_after_seconds }
-            | ApiError::RateLimited { retry_after_seconds }
             | ApiError::Unavailable {
                 retry_after_seconds, ..
             } => vec![("retry-after", retry_after_seconds.to_string())],
@@ -235,13 +231,6 @@ mod tests {
                 },
                 429,
                 "ACCOUNT_LOCKED",
-            ),
-            (
-                ApiError::RateLimited {
-                    retry_after_seconds: 1,
-                },
-                429,
-                "RATE_LIMITED",
             ),
             (
                 ApiError::Unavailable {

@@ -514,7 +514,7 @@ impl Store {
     }
 
     pub async fn get_batch(&self, org_id: &str, batch_id: &str) -> anyhow::Result<Option<BatchRecord>> {
-        self.get(keys::org(org_id), keys::batch(batch_id), false)
+        self.get(keys::org(org_id), keys::batch(batch_id), true)
             .await?
             .map(record)
             .transpose()

@@ -199,7 +199,7 @@ impl Store {
 
     /// One invoice of one organization.
     pub async fn get_invoice(&self, org_id: &str, invoice_id: &str) -> anyhow::Result<Option<Invoice>> {
-        self.get(keys::org(org_id), keys::invoice(invoice_id), false)
+        self.get(keys::org(org_id), keys::invoice(invoice_id), true)
             .await?
             .map(invoice_of)
             .transpose()

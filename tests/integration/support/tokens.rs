@@ -4,8 +4,9 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
+use super::accounts::Account;
 use super::{emulator_sdk, stack};
 
 /// The stack's key ring: the active kid and its key.
@@ -44,4 +45,90 @@ pub fn forge(header: &Value, claims: &Map<String, Value>, signature: &str) -> St
         part(header),
         part(&Value::Object(claims.clone()))
     )
+}
+
+/// Every way an `Authorization` header can be wrong for `account` (`None`: no header), by
+/// name: each must be a 401. Needs the local stack: some are signed with its real key.
+pub async fn attacks(account: &Account) -> Vec<(&'static str, Option<String>)> {
+    let (kid, key) = active_key().await;
+    let claims = claims_of(&account.access);
+    let with = |changes: &[(&str, Value)], removed: &[&str]| -> Map<String, Value> {
+        let mut changed = claims.clone();
+        for (name, value) in changes {
+            changed.insert((*name).to_owned(), value.clone());
+        }
+        for name in removed {
+            changed.remove(*name);
+        }
+        changed
+    };
+    let now = claims["iat"].as_i64().unwrap();
+    let mut parts = account.access.split('.');
+    let (header, payload, signature) = (
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+    );
+    let tampered = with(
+        &[
+            ("role", json!("owner")),
+            ("org", json!("01ANOTHERORGANIZATION0000")),
+        ],
+        &[],
+    );
+    let bearer = |token: String| Some(format!("Bearer {token}"));
+    vec![
+        ("no header", None),
+        ("not bearer", Some(format!("Basic {}", account.access))),
+        ("garbage", bearer("not.a.token".to_owned())),
+        ("empty bearer", bearer(String::new())),
+        ("8 KB bearer", bearer("A".repeat(8 * 1024))),
+        (
+            "alg none",
+            bearer(forge(&json!({"alg": "none", "typ": "JWT"}), &claims, "")),
+        ),
+        (
+            "alg HS512",
+            bearer(forge(&json!({"alg": "HS512", "kid": kid}), &claims, signature)),
+        ),
+        (
+            "alg RS256",
+            bearer(forge(&json!({"alg": "RS256", "kid": kid}), &claims, signature)),
+        ),
+        (
+            "tampered payload",
+            bearer(forge(
+                &json!({"alg": "HS256", "kid": kid, "typ": "JWT"}),
+                &tampered,
+                signature,
+            )),
+        ),
+        (
+            "wrong signature",
+            bearer(format!("{header}.{payload}.{}", "A".repeat(43))),
+        ),
+        (
+            "signed with another key",
+            bearer(sign(&claims, &kid, b"an attacker's key of 32 bytes...")),
+        ),
+        (
+            "expired",
+            bearer(sign(
+                &with(&[("iat", json!(now - 3600)), ("exp", json!(now - 1800))], &[]),
+                &kid,
+                &key,
+            )),
+        ),
+        (
+            "wrong audience",
+            bearer(sign(&with(&[("aud", json!("someone-else"))], &[]), &kid, &key)),
+        ),
+        (
+            "wrong issuer",
+            bearer(sign(&with(&[("iss", json!("someone-else"))], &[]), &kid, &key)),
+        ),
+        ("no expiry", bearer(sign(&with(&[], &["exp"]), &kid, &key))),
+        ("refresh token as access", bearer(account.refresh.clone())),
+        ("unknown kid", bearer(sign(&claims, "k-unknown", &key))),
+    ]
 }

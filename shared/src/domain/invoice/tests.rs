@@ -113,6 +113,12 @@ fn each_rule_is_reported_at_its_field() {
         ),
         (
             "/payment_due_date",
+            Some(json!("2026-+1-01")),
+            "payment_due_date",
+            "YYYY-MM-DD",
+        ),
+        (
+            "/payment_due_date",
             Some(json!("2026-02-30")),
             "payment_due_date",
             "YYYY-MM-DD",
