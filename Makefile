@@ -12,6 +12,7 @@ EMU_VENV := .venv-emu
 TOOLS_VENV := .venv-tools
 CHECKOV_VENV := .venv-checkov
 CONTRACT_VENV := .venv-contract
+BENCH_VENV := .venv-bench
 # The venv first on PATH: cargo-lambda finds Zig through `python3 -m ziglang`, and SAM finds cargo-lambda.
 WITH_TOOLS := PATH="$(CURDIR)/$(TOOLS_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0
 
@@ -40,7 +41,7 @@ STACK_ARGS := --emulator $(EMU_VENV)/bin/ministack --cargo-lambda $(TOOLS_VENV)/
 	--sandbox target/debug/provider-sandbox --sandbox-url-parameter ProviderBaseUrl \
 	--sandbox-credentials ProviderCredentials $(LOCAL_PARAMS)
 
-.PHONY: help dev test suites contract fuzz lint tools bins build test-arm64 test-remote deploy
+.PHONY: help dev test suites contract fuzz bench lint tools bins build test-arm64 test-remote deploy
 
 help:
 	@echo "make dev          the whole stack on http://127.0.0.1:3000, on a local AWS emulator (Ctrl-C stops it)"
@@ -48,6 +49,7 @@ help:
 	@echo "make lint         rustfmt, clippy, the OpenAPI document, and the template checks (cfn-lint, sam validate, policies, checkov)"
 	@echo "make contract     schemathesis against a running stack (INVOICER_STACK=target/local-stack/dev/stack.json)"
 	@echo "make fuzz         schemathesis against a fresh local stack for FUZZ_SECONDS (default 1800)"
+	@echo "make bench        cold starts, warm latency, a 10,000-invoice batch, memory: target/bench/report.md"
 	@echo "make build        every function for arm64, with LTO, into $(LAMBDA_DIR)/<function>/bootstrap"
 	@echo "make test-arm64   the integration suite against the arm64 binaries of make build, under qemu"
 	@echo "make test-remote  the integration suite against a deployed stage: API_URL=https://... make test-remote"
@@ -80,6 +82,12 @@ $(CONTRACT_VENV)/.installed: requirements/contract.txt
 	$(CONTRACT_VENV)/bin/pip install --quiet --requirement $<
 	touch $@
 
+$(BENCH_VENV)/.installed: requirements/bench.txt
+	rm -rf $(BENCH_VENV)
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --requirement $<
+	touch $@
+
 # qemu and the arm64 C library, from the distribution's packages, unpacked here: nothing is
 # installed system-wide.
 $(QEMU_DIR)/.installed:
@@ -102,12 +110,16 @@ dev: tools bins
 
 # The functions run as release binaries (the no-LTO `release-test` profile: optimised like the
 # deployed ones, minutes faster to build); the stack's own tools and the tests are debug builds.
-test: lint
-	$(CARGO) build --locked --package local-stack --package provider-sandbox
-	$(CARGO) build --locked --profile release-test $(PACKAGES)
-	$(CARGO) test --locked --workspace --all-targets --no-run
-	$(STACK) --name test --port 0 --bin-dir target/release-test $(STACK_ARGS) -- \
-		$(MAKE) --no-print-directory suites
+# Each phase's time goes to $(TIMES), which `make bench` reports.
+TIMES := target/make-test-times.txt
+timed = echo '$(2)'; start=$$(date +%s); $(2); echo "$(1) $$(( $$(date +%s) - start ))" >> $(TIMES)
+test:
+	@mkdir -p target; : > $(TIMES)
+	@$(call timed,tools and lint (rustfmt; clippy builds the workspace),$(MAKE) --no-print-directory lint)
+	@$(call timed,debug build of the stack and the sandbox,$(CARGO) build --locked --package local-stack --package provider-sandbox)
+	@$(call timed,release build of the functions,$(CARGO) build --locked --profile release-test $(PACKAGES))
+	@$(call timed,debug build of the tests,$(CARGO) test --locked --workspace --all-targets --no-run)
+	@$(call timed,the suites against a fresh stack (Rust tests; schemathesis),$(STACK) --name test --port 0 --bin-dir target/release-test $(STACK_ARGS) -- $(MAKE) --no-print-directory suites)
 
 # What `make test` runs against its stack: the Rust suites, then the contract.
 suites:
@@ -141,6 +153,15 @@ fuzz: tools bins
 	$(STACK) --name fuzz --port 0 --bin-dir target/release-test $(STACK_ARGS) -- \
 		$(MAKE) --no-print-directory contract \
 		SCHEMATHESIS_ARGS="--checks $(CONTRACT_CHECKS) --max-time $(FUZZ_SECONDS) --continue-on-failure"
+
+# Measures; asserts nothing. A fresh stack of the `release-test` binaries, the bench built the
+# same way, and the Python peer of infra/bench/peer in its own virtualenv.
+bench: tools $(BENCH_VENV)/.installed
+	$(CARGO) build --locked --package local-stack --package provider-sandbox
+	$(CARGO) build --locked --profile release-test $(PACKAGES) --package bench
+	$(STACK) --name bench --port 0 --bin-dir target/release-test $(STACK_ARGS) -- \
+		target/release-test/bench --python $(BENCH_VENV)/bin/python --out target/bench
+	@echo "the report: target/bench/report.md (raw numbers: target/bench/report.json)"
 
 # ---------------------------------------------------------------- checks
 

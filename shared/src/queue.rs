@@ -63,7 +63,7 @@ fn trace_attribute(trace: &str) -> anyhow::Result<MessageSystemAttributeValue> {
 impl Queue {
     pub fn new(sdk: &SdkConfig, url: &str) -> Self {
         Self {
-            client: aws_sdk_sqs::Client::new(sdk),
+            client: crate::aws::sqs(sdk),
             url: url.to_owned(),
         }
     }

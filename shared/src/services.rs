@@ -53,7 +53,7 @@ impl Services {
 impl State for Services {
     fn build(sdk: &SdkConfig, config: &Config) -> anyhow::Result<Self> {
         let keyring = KeyRing::new(
-            aws_sdk_secretsmanager::Client::new(sdk),
+            crate::aws::secrets_manager(sdk),
             config.jwt_secret_id()?,
             config.key_ring_cache(),
         );

@@ -48,7 +48,7 @@ impl State for Submission {
         let provider = Provider::new(
             config.provider_base_url()?,
             settings.provider_timeout,
-            aws_sdk_secretsmanager::Client::new(sdk),
+            crate::aws::secrets_manager(sdk),
             config.provider_secret_id()?,
         )?;
         Ok(Self {

@@ -1,5 +1,5 @@
-//! Secrets never reach a log: after a whole auth run, the functions' logs hold no password, no
-//! token and no key.
+//! What the functions log: never a secret (after a whole auth run, no password, no token and no
+//! key), and for every request its duration and the AWS calls it made.
 
 use serde_json::json;
 
@@ -68,4 +68,33 @@ async fn no_password_token_or_key_appears_in_any_log() {
             &secret[..8]
         );
     }
+}
+
+#[tokio::test]
+async fn each_request_logs_its_duration_and_the_aws_calls_it_made() {
+    let Some(_) = local_only("the functions' local logs") else {
+        return;
+    };
+    let account = signup().await;
+    let invoice = crate::support::invoices::create(&account).await;
+    let response = http()
+        .get(api(&format!("/v1/invoices/{}", invoice["id"].as_str().unwrap())))
+        .header("authorization", account.bearer())
+        .send()
+        .await
+        .unwrap();
+    let request_id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+
+    let log = stack().logs_dir.join("invoices-get.log");
+    let text = std::fs::read_to_string(log).unwrap();
+    let served: serde_json::Value = text
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|entry| entry["message"] == "request served" && entry.to_string().contains(&request_id))
+        .expect("the request's last log line");
+    // One GetItem (the key ring was read by an earlier request of this container, or now).
+    assert_eq!(served["dynamodb_calls"], 1, "{served}");
+    assert_eq!(served["sqs_calls"], 0, "{served}");
+    assert!(served["secrets_manager_calls"].as_u64().unwrap() <= 1, "{served}");
+    assert!(served["duration_ms"].as_f64().unwrap() > 0.0, "{served}");
 }

@@ -16,7 +16,7 @@ use shared::http::ApiError;
 use shared::invoices::Invoice;
 use shared::queue::{ChunkMessage, SubmissionMessage};
 use shared::services::Services;
-use shared::store::{BatchRecord, STORE_GROUP};
+use shared::store::{BatchRecord, STORE_GROUP, StoredInvoice};
 
 use crate::{accepted, describe, every_problem};
 
@@ -28,9 +28,10 @@ const GROUP_TRIES: u32 = 4;
 /// What became of one group.
 #[derive(Default)]
 struct GroupOutcome {
-    stored: Vec<Invoice>,
-    taken: Vec<(Position, Invoice, String)>,
-    lost: Vec<(Position, Invoice)>,
+    stored: Vec<StoredInvoice>,
+    /// Invoices whose reference code the organization uses already, with the invoice using it.
+    taken: Vec<(Position, String, String)>,
+    lost: Vec<Position>,
 }
 
 pub(crate) async fn ingest(
@@ -47,28 +48,19 @@ pub(crate) async fn ingest(
     let created_at = clock::rfc3339(now);
     let batch = BatchRecord::new(&shared::ids::new_id(), &caller.org_id, &created_at);
     tracing::Span::current().record("batch_id", batch.id.as_str());
-    let invoices: Vec<(Position, Invoice)> = valid
-        .into_iter()
-        .map(|(position, input)| {
-            (
-                position,
-                Invoice::new(&caller.org_id, Some(&batch.id), input, &created_at),
-            )
-        })
-        .collect();
     if all_or_nothing {
-        let codes: Vec<&str> = invoices
+        let codes: Vec<&str> = valid
             .iter()
-            .map(|(_, i)| i.document.input.reference_code.as_str())
+            .map(|(_, input)| input.reference_code.as_str())
             .collect();
         let used = services.store.existing_references(&caller.org_id, &codes).await?;
         if !used.is_empty() {
-            let taken = invoices
+            let taken = valid
                 .iter()
-                .filter_map(|(position, invoice)| {
-                    let code = invoice.document.input.reference_code.as_str();
+                .filter_map(|(position, input)| {
+                    let code = input.reference_code.as_str();
                     used.get(code)
-                        .map(|existing| taken_entry(*position, invoice, existing))
+                        .map(|existing| taken_entry(*position, code, existing))
                 })
                 .collect::<Vec<_>>();
             return Err(every_problem(&taken));
@@ -76,7 +68,20 @@ pub(crate) async fn ingest(
     }
     services.store.create_batch(&batch).await?;
     let recover_at = clock::epoch_ms(now + services.recover_after);
-    let groups: Vec<Vec<(Position, Invoice)>> = invoices.chunks(STORE_GROUP).map(<[_]>::to_vec).collect();
+    // A group's invoices are made when it is stored, and only their keys are kept: holding
+    // 10,000 whole invoices at once was most of a batch's peak memory.
+    let mut inputs = valid.into_iter();
+    let groups = std::iter::from_fn(|| {
+        let group: Vec<(Position, Invoice)> = inputs
+            .by_ref()
+            .take(STORE_GROUP)
+            .map(|(position, input)| {
+                let invoice = Invoice::new(&caller.org_id, Some(&batch.id), input, &created_at);
+                (position, invoice)
+            })
+            .collect();
+        (!group.is_empty()).then_some(group)
+    });
     let outcomes: Vec<GroupOutcome> = stream::iter(groups)
         .map(|group| store(services, group, recover_at))
         .buffer_unordered(CONCURRENT_GROUPS)
@@ -91,7 +96,7 @@ pub(crate) async fn ingest(
             outcome
                 .taken
                 .iter()
-                .map(|(position, invoice, existing)| taken_entry(*position, invoice, existing)),
+                .map(|(position, code, existing)| taken_entry(*position, code, existing)),
         );
         lost.extend(outcome.lost);
     }
@@ -101,7 +106,7 @@ pub(crate) async fn ingest(
             .store
             .discard_batch(&caller.org_id, &batch.id, &stored)
             .await?;
-        if let Some((position, _)) = lost.first() {
+        if let Some(position) = lost.first() {
             tracing::error!(
                 at = describe(*position),
                 lost = lost.len(),
@@ -116,7 +121,7 @@ pub(crate) async fn ingest(
         return Err(every_problem(&invalid));
     }
     invalid.sort_by_key(|entry| (entry.index, entry.line));
-    queue(services, &batch.id, &stored).await;
+    queue(services, &caller.org_id, &batch.id, &stored).await;
     if stored.is_empty() {
         services
             .store
@@ -147,9 +152,8 @@ pub(crate) async fn ingest(
     Ok(accepted(&batch, &invalid))
 }
 
-/// The invalid entry of an invoice whose reference code the organization uses already.
-fn taken_entry(position: Position, invoice: &Invoice, existing: &str) -> InvalidInput {
-    let code = invoice.document.input.reference_code.as_str();
+/// The invalid entry of an invoice whose reference code `code` the organization uses already.
+fn taken_entry(position: Position, code: &str, existing: &str) -> InvalidInput {
     let line = match position {
         Position::Line(line) => Some(line),
         Position::Index(_) => None,
@@ -164,12 +168,12 @@ fn taken_entry(position: Position, invoice: &Invoice, existing: &str) -> Invalid
 
 /// Queues the stored invoices as chunk messages of one group each, ten messages per call. What
 /// cannot be sent stays `queued` in the table, where the reconciler finds it.
-async fn queue(services: &Services, batch_id: &str, stored: &[Invoice]) {
+async fn queue(services: &Services, org_id: &str, batch_id: &str, stored: &[StoredInvoice]) {
     let messages: Vec<SubmissionMessage> = stored
         .chunks(STORE_GROUP)
         .map(|group| {
             SubmissionMessage::Chunk(ChunkMessage {
-                org_id: group[0].organization_id.clone(),
+                org_id: org_id.to_owned(),
                 batch_id: batch_id.to_owned(),
                 invoice_ids: group.iter().map(|invoice| invoice.id.clone()).collect(),
             })
@@ -204,16 +208,16 @@ async fn store(services: &Services, mut group: Vec<(Position, Invoice)>, recover
                 let mut remaining = Vec::new();
                 for (index, (position, invoice)) in group.into_iter().enumerate() {
                     if taken.contains(&index) {
-                        let org = invoice.organization_id.clone();
+                        let org = invoice.organization_id.as_str();
                         let code = invoice.document.input.reference_code.as_str().to_owned();
                         let existing = services
                             .store
-                            .invoice_of_reference(&org, &code)
+                            .invoice_of_reference(org, &code)
                             .await
                             .ok()
                             .flatten()
                             .unwrap_or_default();
-                        outcome.taken.push((position, invoice, existing));
+                        outcome.taken.push((position, code, existing));
                     } else {
                         remaining.push((position, invoice));
                     }
@@ -223,13 +227,16 @@ async fn store(services: &Services, mut group: Vec<(Position, Invoice)>, recover
             Err(_) => {
                 tries += 1;
                 if tries >= GROUP_TRIES {
-                    outcome.lost = group;
+                    outcome.lost = group.into_iter().map(|(position, _)| position).collect();
                     return outcome;
                 }
                 tokio::time::sleep(Duration::from_millis(100 << tries)).await;
             }
         }
     }
-    outcome.stored = group.into_iter().map(|(_, invoice)| invoice).collect();
+    outcome.stored = group
+        .iter()
+        .map(|(_, invoice)| StoredInvoice::of(invoice))
+        .collect();
     outcome
 }

@@ -27,8 +27,8 @@ pub struct AppState {
 impl State for AppState {
     fn build(sdk: &SdkConfig, config: &Config) -> anyhow::Result<Self> {
         Ok(Self {
-            dynamodb: aws_sdk_dynamodb::Client::new(sdk),
-            sqs: aws_sdk_sqs::Client::new(sdk),
+            dynamodb: shared::aws::dynamodb(sdk),
+            sqs: shared::aws::sqs(sdk),
             table_name: config.table_name()?.to_owned(),
             queue_url: config.submissions_queue_url()?.to_owned(),
         })

@@ -6,7 +6,9 @@
 //! through the same validation; problems name the CSV record (line) and column. Cells are kept
 //! verbatim: nothing is evaluated (`=SUM(A1)` stays text).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
 
 use super::batch::{
     InputError, InvalidInput, MAX_INVOICES, Parsed, Position, Refused, reject_repeated_references,
@@ -70,7 +72,15 @@ fn invoice_columns() -> impl Iterator<Item = (&'static str, &'static str)> {
 }
 
 fn known(column: &str) -> bool {
-    invoice_columns().any(|(c, _)| c == column) || ITEM_COLUMNS.iter().any(|(c, _)| *c == column)
+    column_name(column).is_some()
+}
+
+/// The documented name of `column`, if it is one: rows keep it instead of a copy per cell.
+fn column_name(column: &str) -> Option<&'static str> {
+    invoice_columns()
+        .chain(ITEM_COLUMNS)
+        .map(|(name, _)| name)
+        .find(|name| *name == column)
 }
 
 fn unreadable(message: impl Into<String>, details: Vec<FieldError>) -> Refused {
@@ -122,18 +132,28 @@ fn decimal_comma(cell: &str) -> String {
     }
 }
 
-/// A row of the upload.
+/// A row of the upload, as the CSV reader read it: one buffer for all of its cells. 10,000 rows
+/// are held at once (an invoice's rows may be anywhere in the file), so a row is kept small.
 struct Row {
     line: u64,
-    cells: HashMap<String, String>,
+    record: csv::StringRecord,
+    columns: Rc<[&'static str]>,
+    decimal_comma: bool,
 }
 
 impl Row {
-    fn get(&self, column: &str) -> Option<&str> {
-        self.cells
-            .get(column)
-            .map(String::as_str)
-            .filter(|cell| !cell.trim().is_empty())
+    /// The cell of `column`, trimmed, or `None` when it is empty. With `;` as the delimiter a
+    /// number's decimal comma becomes a point.
+    fn get(&self, column: &str) -> Option<Cow<'_, str>> {
+        let index = self.columns.iter().position(|name| *name == column)?;
+        let cell = self.record.get(index)?.trim();
+        if cell.is_empty() {
+            None
+        } else if self.decimal_comma && NUMERIC.contains(&column) {
+            Some(Cow::Owned(decimal_comma(cell)))
+        } else {
+            Some(Cow::Borrowed(cell))
+        }
     }
 }
 
@@ -158,6 +178,7 @@ pub fn parse_csv(body: &[u8], charset: Option<&str>) -> Result<Parsed, Refused> 
         .map(|column| column.trim().to_ascii_lowercase())
         .collect();
     check_header(&header)?;
+    let columns: Rc<[&'static str]> = header.iter().filter_map(|column| column_name(column)).collect();
 
     let mut invalid = Vec::new();
     // Invoices in the order of their first row; rows of one reference code need not be adjacent.
@@ -183,21 +204,13 @@ pub fn parse_csv(body: &[u8], charset: Option<&str>) -> Result<Parsed, Refused> 
             ));
             continue;
         }
-        let cells: HashMap<String, String> = header
-            .iter()
-            .zip(record.iter())
-            .map(|(column, cell)| {
-                let cell = cell.trim();
-                let cell = if delimiter == b';' && NUMERIC.contains(&column.as_str()) {
-                    decimal_comma(cell)
-                } else {
-                    cell.to_owned()
-                };
-                (column.clone(), cell)
-            })
-            .collect();
-        let row = Row { line, cells };
-        let Some(reference) = row.get("reference_code").map(str::to_owned) else {
+        let row = Row {
+            line,
+            record,
+            columns: columns.clone(),
+            decimal_comma: delimiter == b';',
+        };
+        let Some(reference) = row.get("reference_code").map(Cow::into_owned) else {
             let error = InputError {
                 field: "reference_code".into(),
                 line: Some(line),
@@ -289,9 +302,9 @@ fn invoice_of(delimiter: u8, rows: &[Row]) -> Result<InvoiceInput, Vec<InputErro
     for (column, field) in invoice_columns() {
         let Some(cell) = first.get(column) else { continue };
         let value = if column == "numbering_range_id" {
-            Json::Number(cell.to_owned())
+            Json::Number(cell.into_owned())
         } else {
-            Json::String(cell.to_owned())
+            Json::String(cell.into_owned())
         };
         match field.strip_prefix("customer.") {
             Some(field) => customer.insert(field.to_owned(), value),
@@ -305,14 +318,16 @@ fn invoice_of(delimiter: u8, rows: &[Row]) -> Result<InvoiceInput, Vec<InputErro
     for row in rows {
         let mut item = BTreeMap::new();
         for (column, field) in ITEM_COLUMNS {
-            let Some(cell) = row.get(column) else { continue };
+            let Some(cell) = row.get(column).map(Cow::into_owned) else {
+                continue;
+            };
             let value = match column {
                 "is_excluded" => match cell.to_lowercase().as_str() {
                     "true" | "1" | "si" | "sí" | "yes" => Json::Bool(true),
                     "false" | "0" | "no" => Json::Bool(false),
-                    _ => Json::String(cell.to_owned()),
+                    _ => Json::String(cell),
                 },
-                "withholding_taxes" => match withholdings(cell, delimiter) {
+                "withholding_taxes" => match withholdings(&cell, delimiter) {
                     Some(pairs) => pairs,
                     None => {
                         errors.push(InputError {
@@ -323,7 +338,7 @@ fn invoice_of(delimiter: u8, rows: &[Row]) -> Result<InvoiceInput, Vec<InputErro
                         continue;
                     }
                 },
-                _ => Json::String(cell.to_owned()),
+                _ => Json::String(cell),
             };
             item.insert(field.to_owned(), value);
         }

@@ -14,6 +14,8 @@ use futures_util::FutureExt;
 use lambda_http::http::HeaderValue;
 use tracing::Instrument;
 
+use crate::aws::Invocation;
+
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use lambda_http::{Body, Request, Response};
 pub use request::{Query, body_bytes, header, path_param, read_json, request_id};
@@ -31,6 +33,7 @@ where
     Fut: Future<Output = HandlerResult>,
 {
     let request_id = request_id(&request);
+    let invocation = Invocation::start();
     let span = tracing::info_span!(
         "http",
         request_id = %request_id,
@@ -64,7 +67,7 @@ where
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-request-id", value);
     }
-    tracing::info!(status = response.status().as_u16(), "request served");
+    invocation.finish("request served", Some(response.status().as_u16()));
     response
 }
 

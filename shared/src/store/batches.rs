@@ -25,6 +25,22 @@ use crate::invoices::{Invoice, Status};
 /// Invoices per storing transaction: each takes two actions (itself and its reference code)
 /// of DynamoDB's hundred.
 pub const STORE_GROUP: usize = 50;
+
+/// What a batch keeps of an invoice it stored: enough to queue it, or to take it back.
+#[derive(Clone, Debug)]
+pub struct StoredInvoice {
+    pub id: String,
+    pub reference_code: String,
+}
+
+impl StoredInvoice {
+    pub fn of(invoice: &Invoice) -> Self {
+        Self {
+            id: invoice.id.clone(),
+            reference_code: invoice.document.input.reference_code.as_str().to_owned(),
+        }
+    }
+}
 /// Terminal writes per counters transaction: the counters take the hundredth action.
 const FINISH_GROUP: usize = 99;
 const BATCH_WRITE_LIMIT: usize = 25;
@@ -446,15 +462,12 @@ impl Store {
         &self,
         org_id: &str,
         batch_id: &str,
-        invoices: &[Invoice],
+        invoices: &[StoredInvoice],
     ) -> anyhow::Result<()> {
         let mut keys_to_delete = vec![key(keys::org(org_id), keys::batch(batch_id))];
         for invoice in invoices {
             keys_to_delete.push(key(keys::org(org_id), keys::invoice(&invoice.id)));
-            keys_to_delete.push(key(
-                keys::org(org_id),
-                keys::reference(invoice.document.input.reference_code.as_str()),
-            ));
+            keys_to_delete.push(key(keys::org(org_id), keys::reference(&invoice.reference_code)));
         }
         let requests = keys_to_delete
             .into_iter()

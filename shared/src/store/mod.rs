@@ -22,7 +22,7 @@ use serde::de::DeserializeOwned;
 
 use crate::aws::SdkConfig;
 
-pub use batches::{BatchRecord, BatchStatus, Counts, Decided, STORE_GROUP, Written};
+pub use batches::{BatchRecord, BatchStatus, Counts, Decided, STORE_GROUP, StoredInvoice, Written};
 pub use idempotency::{IdempotencyRecord, Replay};
 pub use invoices::{CreateInvoiceError, InvoiceFilter, RecoveryEntry, RetryError};
 pub use lockout::LoginAttempts;
@@ -46,7 +46,7 @@ pub struct Store {
 impl Store {
     pub fn new(sdk: &SdkConfig, table: &str) -> Self {
         Self {
-            client: aws_sdk_dynamodb::Client::new(sdk),
+            client: crate::aws::dynamodb(sdk),
             table: table.to_owned(),
         }
     }

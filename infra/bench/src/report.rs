@@ -1,0 +1,194 @@
+//! The Markdown report of a run, from its raw numbers.
+
+use std::fmt::Write;
+
+use serde_json::Value;
+
+fn number(value: &Value, decimals: usize) -> String {
+    value
+        .as_f64()
+        .map_or_else(|| "–".to_owned(), |n| format!("{n:.decimals$}"))
+}
+
+/// `value` against a goal that it should stay under: `0.40× ✓` or `1.70× ✗`.
+fn against(value: &Value, goal: f64) -> String {
+    match value.as_f64() {
+        Some(n) => format!("{:.2}× {}", n / goal, if n <= goal { "✓" } else { "✗" }),
+        None => "–".to_owned(),
+    }
+}
+
+pub fn markdown(run: &Value) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# invoicer: `make bench`\n");
+    let _ = writeln!(
+        out,
+        "Run on {}, {}.\n",
+        run["date"].as_str().unwrap_or("?"),
+        run["machine"].as_str().unwrap_or("?")
+    );
+    let _ = writeln!(
+        out,
+        "Times drift from machine to machine; read the ratios, measured in one run. \
+         Ratios to goals: under 1.00× meets the goal.\n"
+    );
+
+    let cold = &run["cold_starts"];
+    let _ = writeln!(
+        out,
+        "## 1. Cold starts\n\nEach function's release binary started {} times against a Runtime API \
+         of the bench's own: *init* from process start to its first request for work, then its \
+         first invocation (its first file of `events/`), medians. Goal: init ≤ 10 ms.\n",
+        cold["starts"]
+    );
+    let _ = writeln!(
+        out,
+        "| function | binary (MB) | init (ms) | init / goal | first invocation (ms) |"
+    );
+    let _ = writeln!(out, "| --- | ---: | ---: | ---: | ---: |");
+    for function in cold["functions"].as_array().into_iter().flatten() {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            function["function"].as_str().unwrap_or("?"),
+            number(&function["binary_mb"], 1),
+            number(&function["init_ms"], 2),
+            against(&function["init_ms"], 10.0),
+            number(&function["first_invocation_ms"], 2),
+        );
+    }
+    let peer = &cold["python_peer"];
+    let _ = writeln!(
+        out,
+        "\nThe peer: `GET /v1/invoices/{{id}}` in Python (boto3, AWS Lambda Powertools, PyJWT) under \
+         awslambdaric, same harness: init {} ms, first invocation {} ms. `invoices-get` is \
+         **{}× faster to init** and **{}× faster through its first invocation** (goal ≥ 10×).\n",
+        number(&peer["init_ms"], 1),
+        number(&peer["first_invocation_ms"], 1),
+        number(&cold["init_speedup"], 0),
+        number(&cold["first_invocation_speedup"], 1),
+    );
+
+    let _ = writeln!(
+        out,
+        "## 2. Warm latency\n\nEach request {} times per concurrency level, through three layers: \
+         the local stack's HTTP API (gateway → Runtime API emulator → function → emulated AWS), \
+         straight to the function through the Runtime API emulator (no gateway), and the raw AWS \
+         calls the handler needs, made directly against the same emulator. Goal: API / raw ≤ 1.2 \
+         at p50.\n",
+        run["warm"]["requests"]
+    );
+    let _ = writeln!(
+        out,
+        "| request | conc. | API p50 / p90 / p99 | direct p50 | handler p50 | raw p50 | API / raw | handler / raw | gateway | runtime API | handler beyond raw |"
+    );
+    let _ = writeln!(
+        out,
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    );
+    for row in run["warm"]["rows"].as_array().into_iter().flatten() {
+        let p50 = |layer: &str| row[layer]["p50_ms"].as_f64();
+        let share = |from: &str, to: &str| {
+            p50(from)
+                .zip(p50(to))
+                .map_or_else(|| "–".to_owned(), |(a, b)| format!("{:.2}", a - b))
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} / {} / {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            row["endpoint"].as_str().unwrap_or("?"),
+            row["concurrency"],
+            number(&row["api"]["p50_ms"], 2),
+            number(&row["api"]["p90_ms"], 2),
+            number(&row["api"]["p99_ms"], 2),
+            number(&row["direct"]["p50_ms"], 2),
+            number(&row["handler"]["p50_ms"], 2),
+            number(&row["raw"]["p50_ms"], 2),
+            against(&row["api_over_raw_p50"], 1.2),
+            against(&row["handler_over_raw_p50"], 1.2),
+            share("api", "direct"),
+            share("direct", "handler"),
+            share("handler", "raw"),
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nMilliseconds. *handler*: the function's own time per request, as it logs it (JSON \
+         parsing, the token check, the AWS calls, the answer); the last three columns split API − \
+         raw at p50 into the gateway (API − direct), the Runtime API emulator and the process \
+         boundary (direct − handler), and the handler's own work beyond the raw calls (handler − \
+         raw). Raw calls: GET one `GetItem` (consistent), the list one `Query` of 25, the create \
+         one `TransactWriteItems` (invoice + reference) and one `SendMessage`."
+    );
+
+    let _ = writeln!(
+        out,
+        "\n## 3. A 10,000-invoice CSV batch\n\nGenerated, valid, one item per invoice. AWS calls \
+         are counted by the functions (an SDK interceptor; each invocation logs its own) and \
+         summed from their logs; CPU time is the worker processes' user + system time. Goals: \
+         ≤ 0.15 AWS calls per invoice on ingest, ≤ 2 DynamoDB calls per invoice in the worker, \
+         the 202 far inside 30 s.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| sandbox latency | 202 (s) | all ended (s) | ingest calls / invoice | worker DynamoDB calls / invoice | worker CPU / invoice (ms) | status |"
+    );
+    let _ = writeln!(out, "| ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+    for batch in run["batches"].as_array().into_iter().flatten() {
+        let _ = writeln!(
+            out,
+            "| {} ms | {} | {} | {} ({}) | {} ({}) | {} | {} |",
+            batch["sandbox_latency_ms"],
+            number(&batch["seconds_to_202"], 2),
+            number(&batch["seconds_to_all_ended"], 1),
+            number(&batch["ingest_calls_per_invoice"], 4),
+            against(&batch["ingest_calls_per_invoice"], 0.15),
+            number(&batch["worker_dynamodb_calls_per_invoice"], 2),
+            against(&batch["worker_dynamodb_calls_per_invoice"], 2.0),
+            number(&batch["worker_cpu_ms_per_invoice"], 3),
+            batch["status"].as_str().unwrap_or("?"),
+        );
+    }
+
+    let _ = writeln!(
+        out,
+        "\n## 4. Peak memory\n\nPeak resident set (VmHWM) of each function's processes after all of \
+         the above, the largest of its instances. Goal: ≤ 32 MB, the argon2 functions (auth-signup, \
+         auth-login, users-create) excepted.\n"
+    );
+    let _ = writeln!(out, "| function | peak RSS (MiB) | / goal |");
+    let _ = writeln!(out, "| --- | ---: | ---: |");
+    for function in run["memory"].as_array().into_iter().flatten() {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            function["function"].as_str().unwrap_or("?"),
+            number(&function["peak_rss_mib"], 1),
+            against(&function["peak_rss_mib"], 32.0),
+        );
+    }
+
+    let _ = writeln!(out, "\n## 5. Build and test times\n");
+    match run["make_test"].as_array() {
+        Some(phases) if !phases.is_empty() => {
+            let _ = writeln!(
+                out,
+                "From the last `make test` (`target/make-test-times.txt`), not re-run:\n"
+            );
+            let _ = writeln!(out, "| phase | seconds |");
+            let _ = writeln!(out, "| --- | ---: |");
+            for phase in phases {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} |",
+                    phase["phase"].as_str().unwrap_or("?"),
+                    phase["seconds"]
+                );
+            }
+        }
+        _ => {
+            let _ = writeln!(out, "No `make test` has run in this checkout yet.");
+        }
+    }
+    out
+}
