@@ -27,8 +27,7 @@ async fn state<S: State>() -> anyhow::Result<&'static S> {
 
 /// One thread: a Lambda process serves one invocation at a time, and its concurrent work (AWS
 /// calls, provider calls) waits on the network; blocking work (argon2) goes to tokio's blocking
-/// pool. No wake-up crosses threads: `make bench` measured the GET handler's median at 0.85 ms
-/// against 1.05 ms on the multi-threaded runtime (docs/PERFORMANCE.md).
+/// pool. No worker threads to start at init, no wake-up crossing threads (docs/PERFORMANCE.md).
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread().enable_all().build()
 }

@@ -222,6 +222,14 @@ fn machine() -> String {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // `bench --render report.json`: writes the run's report.md again, without measuring.
+    if let [flag, path] = &std::env::args().skip(1).collect::<Vec<_>>()[..]
+        && flag == "--render"
+    {
+        let run: Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
+        std::fs::write(Path::new(path).with_extension("md"), report::markdown(&run))?;
+        return Ok(());
+    }
     let options = Options::parse()?;
     let state_file =
         std::env::var("INVOICER_STACK").context("INVOICER_STACK: run me inside the local stack")?;
@@ -268,6 +276,7 @@ async fn main() -> anyhow::Result<()> {
         raw_queue_url,
         events_dir: events_dir.clone(),
         logs_dir: state.logs_dir.clone(),
+        bin_dir: state.bin_dir.clone(),
     };
     let warm_rows = if run("warm") {
         eprintln!("bench: warm latency");

@@ -8,11 +8,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use local_stack::state::binary_path;
 use serde_json::{Value, json};
 
 use crate::fixtures::{Account, Api, fill, invoice, unique};
-use crate::logs;
 use crate::stats::summary;
+use crate::{logs, procs};
+
+/// Calls made before a series is timed.
+const WARM_UP: usize = 20;
 
 /// `count` calls of `call`, `concurrency` at a time, after a few to warm up; their durations.
 pub async fn series<F, Fut>(count: usize, concurrency: usize, call: F) -> anyhow::Result<Vec<Duration>>
@@ -20,7 +24,7 @@ where
     F: Fn() -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
-    for _ in 0..20 {
+    for _ in 0..WARM_UP {
         call().await?;
     }
     let next = AtomicUsize::new(0);
@@ -92,6 +96,8 @@ pub struct Layers {
     pub raw_queue_url: String,
     pub events_dir: std::path::PathBuf,
     pub logs_dir: std::path::PathBuf,
+    /// Where the functions' binaries are, to find their processes.
+    pub bin_dir: std::path::PathBuf,
 }
 
 impl Layers {
@@ -263,7 +269,12 @@ pub async fn measure(
         for &concurrency in levels {
             let log = layers.logs_dir.join(format!("{}.log", endpoint.function()));
             let from = logs::length(&log);
+            let pids = procs::pids_of(&binary_path(&layers.bin_dir, endpoint.function()));
+            let cpu_before = procs::cpu_seconds(&pids);
             let api = series(count, concurrency, || layers.through_api(endpoint, account)).await?;
+            // What the function's processes spent on the CPU per request (the warm-up included).
+            let cpu_ms =
+                procs::cpu_used(&cpu_before, &procs::cpu_seconds(&pids)) * 1000.0 / (count + WARM_UP) as f64;
             // The handler's own time, as the function logged it for each of those requests.
             let handler: Vec<Duration> = logs::entries_after(&log, from, "request served")?
                 .iter()
@@ -287,6 +298,7 @@ pub async fn measure(
                 "api_over_raw_p50": ratio(&api),
                 "direct_over_raw_p50": ratio(&direct),
                 "handler_over_raw_p50": ratio(&handler),
+                "handler_cpu_ms": cpu_ms,
             }));
         }
     }
