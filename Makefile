@@ -57,35 +57,12 @@ help:
 
 # ---------------------------------------------------------------- tools (pinned, in virtualenvs)
 
-$(EMU_VENV)/.installed: requirements/emulator.txt
-	rm -rf $(EMU_VENV)
-	$(PYTHON) -m venv $(EMU_VENV)
-	$(EMU_VENV)/bin/pip install --quiet --requirement $<
-	touch $@
-
-$(TOOLS_VENV)/.installed: requirements/tools.txt
-	rm -rf $(TOOLS_VENV)
-	$(PYTHON) -m venv $(TOOLS_VENV)
-	$(TOOLS_VENV)/bin/pip install --quiet --requirement $<
-	touch $@
-
-# checkov pins libraries that conflict with the SAM CLI's, so it has a virtualenv of its own.
-$(CHECKOV_VENV)/.installed: requirements/checkov.txt
-	rm -rf $(CHECKOV_VENV)
-	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/pip install --quiet --requirement $<
-	touch $@
-
-$(CONTRACT_VENV)/.installed: requirements/contract.txt
-	rm -rf $(CONTRACT_VENV)
-	$(PYTHON) -m venv $(CONTRACT_VENV)
-	$(CONTRACT_VENV)/bin/pip install --quiet --requirement $<
-	touch $@
-
-$(BENCH_VENV)/.installed: requirements/bench.txt
-	rm -rf $(BENCH_VENV)
-	$(PYTHON) -m venv $(BENCH_VENV)
-	$(BENCH_VENV)/bin/pip install --quiet --requirement $<
+# One virtualenv per requirements file, .venv-<name> from requirements/<name>.txt: each tool
+# pins its own libraries (checkov's conflict with the SAM CLI's, the emulator pins botocore).
+.venv-%/.installed: requirements/%.txt
+	rm -rf .venv-$*
+	$(PYTHON) -m venv .venv-$*
+	.venv-$*/bin/pip install --quiet --requirement $<
 	touch $@
 
 # qemu and the arm64 C library, from the distribution's packages, unpacked here: nothing is
