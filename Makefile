@@ -41,7 +41,7 @@ STACK_ARGS := --emulator $(EMU_VENV)/bin/ministack --cargo-lambda $(TOOLS_VENV)/
 	--sandbox target/debug/provider-sandbox --sandbox-url-parameter ProviderBaseUrl \
 	--sandbox-credentials ProviderCredentials $(LOCAL_PARAMS)
 
-.PHONY: help dev test suites contract fuzz bench lint tools bins build test-arm64 test-remote deploy
+.PHONY: help dev test suites contract fuzz bench lint tools bins stack-bins build test-arm64 test-remote deploy
 
 help:
 	@echo "make dev          the whole stack on http://127.0.0.1:3000, on a local AWS emulator (Ctrl-C stops it)"
@@ -85,6 +85,10 @@ bins:
 dev: tools bins
 	$(STACK) --name dev --port 3000 $(STACK_ARGS)
 
+# The local stack's own programs (debug builds), for stacks of release binaries.
+stack-bins:
+	$(CARGO) build --locked --package local-stack --package provider-sandbox
+
 # The functions run as release binaries (the no-LTO `release-test` profile: optimised like the
 # deployed ones, minutes faster to build); the stack's own tools and the tests are debug builds.
 # Each phase's time goes to $(TIMES), which `make bench` reports.
@@ -93,7 +97,7 @@ timed = echo '$(2)'; start=$$(date +%s); $(2); echo "$(1) $$(( $$(date +%s) - st
 test:
 	@mkdir -p target; : > $(TIMES)
 	@$(call timed,tools and lint (rustfmt; clippy builds the workspace),$(MAKE) --no-print-directory lint)
-	@$(call timed,debug build of the stack and the sandbox,$(CARGO) build --locked --package local-stack --package provider-sandbox)
+	@$(call timed,debug build of the stack and the sandbox,$(MAKE) --no-print-directory stack-bins)
 	@$(call timed,release build of the functions,$(CARGO) build --locked --profile release-test $(PACKAGES))
 	@$(call timed,debug build of the tests,$(CARGO) test --locked --workspace --all-targets --no-run)
 	@$(call timed,the suites against a fresh stack (Rust tests; schemathesis),$(STACK) --name test --port 0 --bin-dir target/release-test $(STACK_ARGS) -- $(MAKE) --no-print-directory suites)
@@ -125,7 +129,7 @@ contract: $(CONTRACT_VENV)/.installed
 		$(or $(SCHEMATHESIS_ARGS),$(SCHEMATHESIS_RUN)) \
 		--report junit --report-junit-path target/contract/junit.xml'
 
-fuzz: tools bins
+fuzz: tools stack-bins
 	$(CARGO) build --locked --profile release-test $(PACKAGES)
 	$(STACK) --name fuzz --port 0 --bin-dir target/release-test $(STACK_ARGS) -- \
 		$(MAKE) --no-print-directory contract \
@@ -133,8 +137,7 @@ fuzz: tools bins
 
 # Measures; asserts nothing. A fresh stack of the `release-test` binaries, the bench built the
 # same way, and the Python peer of infra/bench/peer in its own virtualenv.
-bench: tools $(BENCH_VENV)/.installed
-	$(CARGO) build --locked --package local-stack --package provider-sandbox
+bench: tools stack-bins $(BENCH_VENV)/.installed
 	$(CARGO) build --locked --profile release-test $(PACKAGES) --package bench
 	$(STACK) --name bench --port 0 --bin-dir target/release-test $(STACK_ARGS) -- \
 		target/release-test/bench --python $(BENCH_VENV)/bin/python --out target/bench
@@ -191,8 +194,7 @@ build-%Function: build
 
 # The arm64 binaries of `make build` under qemu, on the Runtime API emulator: the whole
 # integration suite, their events included.
-test-arm64: tools build $(QEMU_DIR)/.installed
-	$(CARGO) build --locked --package local-stack --package provider-sandbox
+test-arm64: tools build stack-bins $(QEMU_DIR)/.installed
 	$(CARGO) test --locked --package integration-tests --no-run
 	$(STACK) --name arm64 --port 0 --bin-dir $(LAMBDA_DIR) --runner "$(QEMU)" $(STACK_ARGS) -- \
 		$(CARGO) test --locked --package integration-tests

@@ -3,7 +3,7 @@
 //! `aws-config` reads region, credentials and `AWS_ENDPOINT_URL` from the environment, which is
 //! how the same binary talks to DynamoDB, SQS and Secrets Manager in AWS and to the emulator of
 //! the local stack. Clients built from one [`SdkConfig`] share its HTTP connection pool, and
-//! count the requests they send (see [`Calls`]).
+//! count the requests they send (see [`Invocation`]).
 //!
 //! Their TLS trusts the roots of Amazon Trust Services only, which sign every AWS endpoint
 //! (`aws_roots.pem`: Amazon Root CA 1-4 and the Starfield root that cross-signs them). The
@@ -20,7 +20,6 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
-use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
@@ -53,17 +52,18 @@ fn https_client() -> Result<SharedHttpClient, HttpClientError> {
 }
 
 pub fn dynamodb(sdk: &SdkConfig) -> aws_sdk_dynamodb::Client {
-    let config = aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(CallCounter);
+    let config = aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(CallCounter(&DYNAMODB_CALLS));
     aws_sdk_dynamodb::Client::from_conf(config.build())
 }
 
 pub fn sqs(sdk: &SdkConfig) -> aws_sdk_sqs::Client {
-    let config = aws_sdk_sqs::config::Builder::from(sdk).interceptor(CallCounter);
+    let config = aws_sdk_sqs::config::Builder::from(sdk).interceptor(CallCounter(&SQS_CALLS));
     aws_sdk_sqs::Client::from_conf(config.build())
 }
 
 pub fn secrets_manager(sdk: &SdkConfig) -> aws_sdk_secretsmanager::Client {
-    let config = aws_sdk_secretsmanager::config::Builder::from(sdk).interceptor(CallCounter);
+    let config =
+        aws_sdk_secretsmanager::config::Builder::from(sdk).interceptor(CallCounter(&SECRETS_MANAGER_CALLS));
     aws_sdk_secretsmanager::Client::from_conf(config.build())
 }
 
@@ -75,14 +75,14 @@ static SECRETS_MANAGER_CALLS: AtomicU64 = AtomicU64::new(0);
 /// process serves one invocation at a time, so the difference across an invocation is its own:
 /// every invocation's last log line says it (what `make bench` adds up).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Calls {
-    pub dynamodb: u64,
-    pub sqs: u64,
-    pub secrets_manager: u64,
+struct Calls {
+    dynamodb: u64,
+    sqs: u64,
+    secrets_manager: u64,
 }
 
 impl Calls {
-    pub fn so_far() -> Self {
+    fn so_far() -> Self {
         Self {
             dynamodb: DYNAMODB_CALLS.load(Ordering::Relaxed),
             sqs: SQS_CALLS.load(Ordering::Relaxed),
@@ -91,7 +91,7 @@ impl Calls {
     }
 
     /// The calls made since `earlier`.
-    pub fn since(self, earlier: Self) -> Self {
+    fn since(self, earlier: Self) -> Self {
         Self {
             dynamodb: self.dynamodb.saturating_sub(earlier.dynamodb),
             sqs: self.sqs.saturating_sub(earlier.sqs),
@@ -130,9 +130,9 @@ impl Invocation {
     }
 }
 
-/// Counts each request a client transmits.
+/// Counts each request a client transmits, on its service's counter.
 #[derive(Debug)]
-struct CallCounter;
+struct CallCounter(&'static AtomicU64);
 
 impl Intercept for CallCounter {
     fn name(&self) -> &'static str {
@@ -143,14 +143,9 @@ impl Intercept for CallCounter {
         &self,
         _: &BeforeTransmitInterceptorContextRef<'_>,
         _: &RuntimeComponents,
-        cfg: &mut ConfigBag,
+        _: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let counter = match cfg.load::<Metadata>().map(Metadata::service) {
-            Some("DynamoDB") => &DYNAMODB_CALLS,
-            Some("SQS") => &SQS_CALLS,
-            _ => &SECRETS_MANAGER_CALLS,
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
+        self.0.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 }

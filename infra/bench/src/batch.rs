@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 use serde_json::{Value, json};
 
-use crate::fixtures::{Account, Api, csv, unique};
+use local_stack::examples::{csv, unique};
+
+use crate::fixtures::{Account, Api};
 use crate::{logs, procs};
 
 pub const INVOICES: usize = 10_000;

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use local_stack::examples::{Placeholders, csv, invoice, nit, unique};
 use serde_json::{Value, json};
 
 /// The API of the stack under measure.
@@ -25,35 +26,19 @@ pub struct Account {
     pub batch_id: String,
 }
 
-/// A name no other run uses.
-pub fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", ulid::Ulid::generate().to_string().to_lowercase())
-}
-
-/// The documented example invoice with `reference_code`.
-pub fn invoice(reference_code: &str) -> Value {
-    json!({
-        "reference_code": reference_code, "payment_form": "credit", "payment_due_date": "2026-12-31",
-        "payment_method_code": "10", "numbering_range_id": 8, "currency": "COP",
-        "customer": {"identification_type": "NIT", "identification": "900123456", "dv": "8",
-                     "legal_organization": "company", "name": "ACME SAS", "email": "ap@acme.co",
-                     "address": "Cra 7 # 71-21", "phone": "3001234567", "municipality_code": "11001"},
-        "items": [{"code_reference": "SKU-1", "name": "Widget", "quantity": "2", "price": "10000.00",
-                   "tax_rate": "19", "withholding_taxes": [{"code": "06", "rate": "2.5"}]}]
-    })
-}
-
-pub const CSV_HEADER: &str = "reference_code,payment_form,customer_identification_type,customer_identification,customer_dv,customer_legal_organization,customer_name,customer_email,item_code,item_name,quantity,price,tax_rate,withholding_taxes";
-
-/// A valid CSV batch of `count` one-item invoices named `<prefix>-<n>`.
-pub fn csv(prefix: &str, count: usize) -> String {
-    let mut text = format!("{CSV_HEADER}\n");
-    for n in 0..count {
-        text.push_str(&format!(
-            "{prefix}-{n:05},cash,NIT,900123456,8,company,ACME SAS,ap@acme.co,SKU-1,Widget,2,10000.00,19,06:2.5\n"
-        ));
+impl Account {
+    /// What the placeholders of `events/` stand for, for this account.
+    pub fn placeholders(&self) -> Placeholders {
+        Placeholders {
+            access_token: self.access.clone(),
+            refresh_token: self.refresh.clone(),
+            email: self.email.clone(),
+            password: self.password.clone(),
+            org_id: self.org_id.clone(),
+            invoice_id: self.invoice_id.clone(),
+            batch_id: self.batch_id.clone(),
+        }
     }
-    text
 }
 
 impl Api {
@@ -85,14 +70,13 @@ impl Api {
 
     /// Signs a new organization up, with an invoice that has ended and a one-invoice batch.
     pub async fn account(&self) -> anyhow::Result<Account> {
-        let number = format!("9{:08}", ulid::Ulid::generate().random() % 100_000_000);
-        let dv = shared::domain::nit::check_digit(&number).context("a NIT")?;
+        let (number, dv) = nit();
         let (email, password) = (format!("{}@example.co", unique("bench")), unique("password"));
         let signup = self
             .client
             .post(format!("{}/v1/auth/signup", self.url))
             .json(
-                &json!({"organization": {"name": "Bench SAS", "nit": number, "dv": dv.to_string()},
+                &json!({"organization": {"name": "Bench SAS", "nit": number, "dv": dv},
                           "email": email, "password": password, "full_name": "Bench"}),
             )
             .send()
@@ -177,17 +161,5 @@ pub fn event(events_dir: &Path, function: &str, account: &Account) -> anyhow::Re
     let file = files
         .first()
         .with_context(|| format!("events/{function} is empty"))?;
-    Ok(fill(&std::fs::read_to_string(file)?, account))
-}
-
-/// `text` with the placeholders of `events/` filled for `account`.
-pub fn fill(text: &str, account: &Account) -> String {
-    text.replace("${ACCESS_TOKEN}", &account.access)
-        .replace("${REFRESH_TOKEN}", &account.refresh)
-        .replace("${EMAIL}", &account.email)
-        .replace("${PASSWORD}", &account.password)
-        .replace("${UNIQUE}", &unique("bench"))
-        .replace("${INVOICE_ID}", &account.invoice_id)
-        .replace("${ORG_ID}", &account.org_id)
-        .replace("${BATCH_ID}", &account.batch_id)
+    Ok(account.placeholders().fill(&std::fs::read_to_string(file)?))
 }

@@ -12,11 +12,10 @@ mod report;
 mod stats;
 mod warm;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use local_stack::state::{FunctionSpec, StackState, binary_path, function_command};
+use local_stack::state::{FunctionSpec, StackState, binary_path};
 use serde_json::{Value, json};
 
 use cold::{Launch, start_once};
@@ -64,24 +63,6 @@ impl Options {
     }
 }
 
-/// What Lambda sets in a function's environment, beside the template's variables.
-fn lambda_environment(state: &StackState, function: &str, memory_mb: u32) -> BTreeMap<String, String> {
-    [
-        ("AWS_ENDPOINT_URL", state.emulator_url.clone()),
-        ("AWS_REGION", state.region.clone()),
-        ("AWS_DEFAULT_REGION", state.region.clone()),
-        ("AWS_ACCESS_KEY_ID", "local".to_owned()),
-        ("AWS_SECRET_ACCESS_KEY", "local".to_owned()),
-        ("AWS_LAMBDA_FUNCTION_NAME", function.to_owned()),
-        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
-        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory_mb.to_string()),
-        ("RUST_LOG", "warn".to_owned()),
-    ]
-    .into_iter()
-    .map(|(name, value)| (name.to_owned(), value))
-    .collect()
-}
-
 /// `count` starts of a function, each with a fresh event from `event`.
 async fn cold_starts(
     launch: &Launch<'_>,
@@ -110,9 +91,8 @@ async fn measure_cold(
 ) -> anyhow::Result<Value> {
     let mut functions = Vec::new();
     for spec in &state.functions {
-        let command = function_command(&state.runner, &state.bin_dir, &spec.name);
-        let mut environment = spec.environment.clone();
-        environment.extend(lambda_environment(state, &spec.name, spec.memory_mb));
+        let command = state.function_command(&spec.name);
+        let environment = spec.lambda_environment(&state.emulator_url, "warn");
         let launch = Launch {
             command: &command,
             environment: &environment,
@@ -156,14 +136,8 @@ async fn measure_peer(
         .function("invoices-get")
         .context("no invoices-get function")?;
     let peer_dir = std::fs::canonicalize("infra/bench/peer")?;
-    let mut environment = lambda_environment(state, "invoices-get-peer", spec.memory_mb);
-    for name in ["TABLE_NAME", "JWT_SECRET_ID"] {
-        let value = spec
-            .environment
-            .get(name)
-            .with_context(|| format!("invoices-get has no {name}"))?;
-        environment.insert(name.to_owned(), value.clone());
-    }
+    // The environment of invoices-get: the same table, key ring and emulator.
+    let mut environment = spec.lambda_environment(&state.emulator_url, "warn");
     environment.insert("LAMBDA_TASK_ROOT".to_owned(), peer_dir.display().to_string());
     environment.insert("_HANDLER".to_owned(), "handler.handler".to_owned());
     environment.insert("PYTHONPATH".to_owned(), peer_dir.display().to_string());
@@ -240,7 +214,7 @@ async fn main() -> anyhow::Result<()> {
     for n in 0..30 {
         api.create_invoice(
             &account.access,
-            &format!("WARM-LIST-{n}-{}", fixtures::unique("x")),
+            &format!("WARM-LIST-{n}-{}", local_stack::examples::unique("x")),
         )
         .await?;
     }
@@ -253,12 +227,7 @@ async fn main() -> anyhow::Result<()> {
         Value::Null
     };
 
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&state.emulator_url)
-        .region(aws_config::Region::new(state.region.clone()))
-        .test_credentials()
-        .load()
-        .await;
+    let sdk = local_stack::stack::emulator_sdk(&state.emulator_url).await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let raw_queue_url = sqs
         .create_queue()

@@ -10,31 +10,50 @@ fn number(value: &Value, decimals: usize) -> String {
         .map_or_else(|| "–".to_owned(), |n| format!("{n:.decimals$}"))
 }
 
+fn text(value: &Value) -> String {
+    value.as_str().unwrap_or("?").to_owned()
+}
+
+/// The entries of a JSON array (none when it is not one).
+fn entries(value: &Value) -> impl Iterator<Item = &Value> {
+    value.as_array().into_iter().flatten()
+}
+
+fn mark(value: f64, goal: f64) -> &'static str {
+    if value <= goal { "✓" } else { "✗" }
+}
+
 /// A ratio and whether it meets a goal it should stay under: `1.26 ✗`.
 fn ratio(value: &Value, goal: f64) -> String {
-    match value.as_f64() {
-        Some(n) => format!("{n:.2} {}", if n <= goal { "✓" } else { "✗" }),
-        None => "–".to_owned(),
-    }
+    value
+        .as_f64()
+        .map_or_else(|| "–".to_owned(), |n| format!("{n:.2} {}", mark(n, goal)))
 }
 
 /// `value` as a share of a goal that it should stay under: `0.40× ✓` or `1.70× ✗`.
 fn against(value: &Value, goal: f64) -> String {
-    match value.as_f64() {
-        Some(n) => format!("{:.2}× {}", n / goal, if n <= goal { "✓" } else { "✗" }),
-        None => "–".to_owned(),
+    value.as_f64().map_or_else(
+        || "–".to_owned(),
+        |n| format!("{:.2}× {}", n / goal, mark(n, goal)),
+    )
+}
+
+/// A Markdown table: the first column left-aligned, the others right-aligned.
+fn table(out: &mut String, columns: &[&str], rows: impl IntoIterator<Item = Vec<String>>) {
+    let alignments: Vec<&str> = (0..columns.len())
+        .map(|index| if index == 0 { "---" } else { "---:" })
+        .collect();
+    let _ = writeln!(out, "| {} |", columns.join(" | "));
+    let _ = writeln!(out, "| {} |", alignments.join(" | "));
+    for row in rows {
+        let _ = writeln!(out, "| {} |", row.join(" | "));
     }
 }
 
 pub fn markdown(run: &Value) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# invoicer: `make bench`\n");
-    let _ = writeln!(
-        out,
-        "Run on {}, {}.\n",
-        run["date"].as_str().unwrap_or("?"),
-        run["machine"].as_str().unwrap_or("?")
-    );
+    let _ = writeln!(out, "Run on {}, {}.\n", text(&run["date"]), text(&run["machine"]));
     let _ = writeln!(
         out,
         "Times drift from machine to machine; read the ratios, measured in one run. \
@@ -49,22 +68,25 @@ pub fn markdown(run: &Value) -> String {
          first invocation (its first file of `events/`), medians. Goal: init ≤ 10 ms.\n",
         cold["starts"]
     );
-    let _ = writeln!(
-        out,
-        "| function | binary (MB) | init (ms) | init / goal | first invocation (ms) |"
+    table(
+        &mut out,
+        &[
+            "function",
+            "binary (MB)",
+            "init (ms)",
+            "init / goal",
+            "first invocation (ms)",
+        ],
+        entries(&cold["functions"]).map(|function| {
+            vec![
+                text(&function["function"]),
+                number(&function["binary_mb"], 1),
+                number(&function["init_ms"], 2),
+                against(&function["init_ms"], 10.0),
+                number(&function["first_invocation_ms"], 2),
+            ]
+        }),
     );
-    let _ = writeln!(out, "| --- | ---: | ---: | ---: | ---: |");
-    for function in cold["functions"].as_array().into_iter().flatten() {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} |",
-            function["function"].as_str().unwrap_or("?"),
-            number(&function["binary_mb"], 1),
-            number(&function["init_ms"], 2),
-            against(&function["init_ms"], 10.0),
-            number(&function["first_invocation_ms"], 2),
-        );
-    }
     let peer = &cold["python_peer"];
     let _ = writeln!(
         out,
@@ -87,48 +109,60 @@ pub fn markdown(run: &Value) -> String {
          at p50.\n",
         run["warm"]["requests"]
     );
-    let _ = writeln!(
-        out,
-        "| request | conc. | API p50 / p90 / p99 | direct p50 | handler p50 | raw p50 | API / raw | handler / raw | gateway | runtime API | handler beyond raw | handler CPU |"
+    table(
+        &mut out,
+        &[
+            "request",
+            "conc.",
+            "API p50 / p90 / p99",
+            "direct p50",
+            "handler p50",
+            "raw p50",
+            "API / raw",
+            "handler / raw",
+            "gateway",
+            "runtime API",
+            "handler beyond raw",
+            "handler CPU",
+        ],
+        entries(&run["warm"]["rows"]).map(|row| {
+            let p50 = |layer: &str| row[layer]["p50_ms"].as_f64();
+            let share = |from: &str, to: &str| {
+                p50(from)
+                    .zip(p50(to))
+                    .map_or_else(|| "–".to_owned(), |(a, b)| format!("{:.2}", a - b))
+            };
+            let api = &row["api"];
+            vec![
+                text(&row["endpoint"]),
+                row["concurrency"].to_string(),
+                format!(
+                    "{} / {} / {}",
+                    number(&api["p50_ms"], 2),
+                    number(&api["p90_ms"], 2),
+                    number(&api["p99_ms"], 2)
+                ),
+                number(&row["direct"]["p50_ms"], 2),
+                number(&row["handler"]["p50_ms"], 2),
+                number(&row["raw"]["p50_ms"], 2),
+                ratio(&row["api_over_raw_p50"], 1.2),
+                ratio(&row["handler_over_raw_p50"], 1.2),
+                share("api", "direct"),
+                share("direct", "handler"),
+                share("handler", "raw"),
+                number(&row["handler_cpu_ms"], 2),
+            ]
+        }),
     );
-    let _ = writeln!(
-        out,
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-    );
-    for row in run["warm"]["rows"].as_array().into_iter().flatten() {
-        let p50 = |layer: &str| row[layer]["p50_ms"].as_f64();
-        let share = |from: &str, to: &str| {
-            p50(from)
-                .zip(p50(to))
-                .map_or_else(|| "–".to_owned(), |(a, b)| format!("{:.2}", a - b))
-        };
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} / {} / {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            row["endpoint"].as_str().unwrap_or("?"),
-            row["concurrency"],
-            number(&row["api"]["p50_ms"], 2),
-            number(&row["api"]["p90_ms"], 2),
-            number(&row["api"]["p99_ms"], 2),
-            number(&row["direct"]["p50_ms"], 2),
-            number(&row["handler"]["p50_ms"], 2),
-            number(&row["raw"]["p50_ms"], 2),
-            ratio(&row["api_over_raw_p50"], 1.2),
-            ratio(&row["handler_over_raw_p50"], 1.2),
-            share("api", "direct"),
-            share("direct", "handler"),
-            share("handler", "raw"),
-            number(&row["handler_cpu_ms"], 2),
-        );
-    }
     let _ = writeln!(
         out,
         "\nMilliseconds. *handler*: the function's own time per request, as it logs it (JSON \
-         parsing, the token check, the AWS calls, the answer); the last three columns split API − \
+         parsing, the token check, the AWS calls, the answer); the next three columns split API − \
          raw at p50 into the gateway (API − direct), the Runtime API emulator and the process \
          boundary (direct − handler), and the handler's own work beyond the raw calls (handler − \
-         raw). *handler CPU*: the function's processes' CPU time per request over the series. Raw calls: GET one `GetItem` (consistent), the list one `Query` of 25, the create \
-         one `TransactWriteItems` (invoice + reference) and one `SendMessage`."
+         raw). *handler CPU*: the function's processes' CPU time per request over the series. Raw \
+         calls: GET one `GetItem` (consistent), the list one `Query` of 25, the create one \
+         `TransactWriteItems` (invoice + reference) and one `SendMessage`."
     );
 
     let _ = writeln!(
@@ -139,26 +173,36 @@ pub fn markdown(run: &Value) -> String {
          ≤ 0.15 AWS calls per invoice on ingest, ≤ 2 DynamoDB calls per invoice in the worker \
          (in brackets: the share of the goal), the 202 far inside 30 s.\n"
     );
-    let _ = writeln!(
-        out,
-        "| sandbox latency | 202 (s) | all ended (s) | ingest calls / invoice | worker DynamoDB calls / invoice | worker CPU / invoice (ms) | status |"
+    table(
+        &mut out,
+        &[
+            "sandbox latency",
+            "202 (s)",
+            "all ended (s)",
+            "ingest calls / invoice",
+            "worker DynamoDB calls / invoice",
+            "worker CPU / invoice (ms)",
+            "status",
+        ],
+        entries(&run["batches"]).map(|batch| {
+            let per_invoice = |field: &str, decimals: usize, goal: f64| {
+                format!(
+                    "{} ({})",
+                    number(&batch[field], decimals),
+                    against(&batch[field], goal)
+                )
+            };
+            vec![
+                format!("{} ms", batch["sandbox_latency_ms"]),
+                number(&batch["seconds_to_202"], 2),
+                number(&batch["seconds_to_all_ended"], 1),
+                per_invoice("ingest_calls_per_invoice", 4, 0.15),
+                per_invoice("worker_dynamodb_calls_per_invoice", 2, 2.0),
+                number(&batch["worker_cpu_ms_per_invoice"], 3),
+                text(&batch["status"]),
+            ]
+        }),
     );
-    let _ = writeln!(out, "| ---: | ---: | ---: | ---: | ---: | ---: | --- |");
-    for batch in run["batches"].as_array().into_iter().flatten() {
-        let _ = writeln!(
-            out,
-            "| {} ms | {} | {} | {} ({}) | {} ({}) | {} | {} |",
-            batch["sandbox_latency_ms"],
-            number(&batch["seconds_to_202"], 2),
-            number(&batch["seconds_to_all_ended"], 1),
-            number(&batch["ingest_calls_per_invoice"], 4),
-            against(&batch["ingest_calls_per_invoice"], 0.15),
-            number(&batch["worker_dynamodb_calls_per_invoice"], 2),
-            against(&batch["worker_dynamodb_calls_per_invoice"], 2.0),
-            number(&batch["worker_cpu_ms_per_invoice"], 3),
-            batch["status"].as_str().unwrap_or("?"),
-        );
-    }
 
     let _ = writeln!(
         out,
@@ -166,39 +210,31 @@ pub fn markdown(run: &Value) -> String {
          the above, the largest of its instances. Goal: ≤ 32 MB, the argon2 functions (auth-signup, \
          auth-login, users-create) excepted.\n"
     );
-    let _ = writeln!(out, "| function | peak RSS (MiB) | / goal |");
-    let _ = writeln!(out, "| --- | ---: | ---: |");
-    for function in run["memory"].as_array().into_iter().flatten() {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} |",
-            function["function"].as_str().unwrap_or("?"),
-            number(&function["peak_rss_mib"], 1),
-            against(&function["peak_rss_mib"], 32.0),
-        );
-    }
+    table(
+        &mut out,
+        &["function", "peak RSS (MiB)", "/ goal"],
+        entries(&run["memory"]).map(|function| {
+            vec![
+                text(&function["function"]),
+                number(&function["peak_rss_mib"], 1),
+                against(&function["peak_rss_mib"], 32.0),
+            ]
+        }),
+    );
 
     let _ = writeln!(out, "\n## 5. Build and test times\n");
-    match run["make_test"].as_array() {
-        Some(phases) if !phases.is_empty() => {
-            let _ = writeln!(
-                out,
-                "From the last `make test` (`target/make-test-times.txt`), not re-run:\n"
-            );
-            let _ = writeln!(out, "| phase | seconds |");
-            let _ = writeln!(out, "| --- | ---: |");
-            for phase in phases {
-                let _ = writeln!(
-                    out,
-                    "| {} | {} |",
-                    phase["phase"].as_str().unwrap_or("?"),
-                    phase["seconds"]
-                );
-            }
-        }
-        _ => {
-            let _ = writeln!(out, "No `make test` has run in this checkout yet.");
-        }
+    if entries(&run["make_test"]).next().is_some() {
+        let _ = writeln!(
+            out,
+            "From the last `make test` (`target/make-test-times.txt`), not re-run:\n"
+        );
+        table(
+            &mut out,
+            &["phase", "seconds"],
+            entries(&run["make_test"]).map(|phase| vec![text(&phase["phase"]), phase["seconds"].to_string()]),
+        );
+    } else {
+        let _ = writeln!(out, "No `make test` has run in this checkout yet.");
     }
     out
 }

@@ -11,8 +11,12 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use local_stack::state::binary_path;
 use serde_json::{Value, json};
 
-use crate::fixtures::{Account, Api, fill, invoice, unique};
+use local_stack::examples::{invoice, unique};
+
+use crate::fixtures::{Account, Api};
 use crate::stats::summary;
+use shared::store::keys;
+
 use crate::{logs, procs};
 
 /// Calls made before a series is timed.
@@ -74,15 +78,6 @@ impl Endpoint {
             Endpoint::CreateInvoice => "invoices-create",
         }
     }
-
-    /// What the handler sends to AWS for it, made by hand.
-    pub fn raw_calls(self) -> &'static str {
-        match self {
-            Endpoint::GetInvoice => "GetItem (consistent)",
-            Endpoint::ListInvoices => "Query (25 items)",
-            Endpoint::CreateInvoice => "TransactWriteItems (invoice + reference) + SendMessage",
-        }
-    }
 }
 
 /// What the layers need: the API, the Runtime API emulator, the emulator's clients.
@@ -127,7 +122,7 @@ impl Layers {
         };
         let path = self.events_dir.join(endpoint.function()).join(file);
         let text = std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
-        let mut event: Value = serde_json::from_str(&fill(&text, account))?;
+        let mut event: Value = serde_json::from_str(&account.placeholders().fill(&text))?;
         if let Endpoint::ListInvoices = endpoint {
             event["rawQueryString"] = json!("limit=25");
             event["queryStringParameters"] = json!({"limit": "25"});
@@ -167,7 +162,7 @@ impl Layers {
 
     /// The AWS calls the handler makes, made directly.
     async fn raw(&self, endpoint: Endpoint, account: &Account, template: &InvoiceItem) -> anyhow::Result<()> {
-        let pk = AttributeValue::S(format!("ORG#{}", account.org_id));
+        let pk = AttributeValue::S(keys::org(&account.org_id));
         match endpoint {
             Endpoint::GetInvoice => {
                 let item = self
@@ -175,7 +170,7 @@ impl Layers {
                     .get_item()
                     .table_name(&self.table)
                     .key("PK", pk)
-                    .key("SK", AttributeValue::S(format!("INV#{}", account.invoice_id)))
+                    .key("SK", AttributeValue::S(keys::invoice(&account.invoice_id)))
                     .consistent_read(true)
                     .send()
                     .await?;
@@ -188,7 +183,10 @@ impl Layers {
                     .table_name(&self.table)
                     .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
                     .expression_attribute_values(":pk", pk)
-                    .expression_attribute_values(":prefix", AttributeValue::S("INV#".to_owned()))
+                    .expression_attribute_values(
+                        ":prefix",
+                        AttributeValue::S(keys::INVOICE_PREFIX.to_owned()),
+                    )
                     .scan_index_forward(false)
                     .limit(25)
                     .send()
@@ -198,12 +196,12 @@ impl Layers {
             Endpoint::CreateInvoice => {
                 let id = ulid::Ulid::generate().to_string();
                 let mut item = template.0.clone();
-                item.insert("SK".to_owned(), AttributeValue::S(format!("INV#{id}")));
+                item.insert("SK".to_owned(), AttributeValue::S(keys::invoice(&id)));
                 let reference = [
                     ("PK".to_owned(), pk.clone()),
                     (
                         "SK".to_owned(),
-                        AttributeValue::S(format!("REF#{}", unique("RAW"))),
+                        AttributeValue::S(keys::reference(&unique("RAW"))),
                     ),
                     ("invoice_id".to_owned(), AttributeValue::S(id.clone())),
                 ];
@@ -245,8 +243,8 @@ impl InvoiceItem {
             .dynamodb
             .get_item()
             .table_name(&layers.table)
-            .key("PK", AttributeValue::S(format!("ORG#{}", account.org_id)))
-            .key("SK", AttributeValue::S(format!("INV#{}", account.invoice_id)))
+            .key("PK", AttributeValue::S(keys::org(&account.org_id)))
+            .key("SK", AttributeValue::S(keys::invoice(&account.invoice_id)))
             .send()
             .await?
             .item
@@ -289,7 +287,6 @@ pub async fn measure(
             };
             rows.push(json!({
                 "endpoint": endpoint.label(),
-                "raw_calls": endpoint.raw_calls(),
                 "concurrency": concurrency,
                 "api": api,
                 "handler": handler,

@@ -162,7 +162,7 @@ impl Tokens {
     pub async fn verify(&self, token: &str, expected: TokenType) -> Result<Claims, ApiError> {
         let kid = signing_kid(token)?;
         let keys = self.keyring.keys_with(&kid).await?;
-        verify_with(&keys, token, expected)
+        verify_signed_by(&keys, &kid, token, expected)
     }
 }
 
@@ -189,8 +189,12 @@ pub fn signing_kid(token: &str) -> Result<String, ApiError> {
 
 /// The claims of `token`, if one of `keys` signed it and it is a valid token of type `expected`.
 pub fn verify_with(keys: &Keys, token: &str, expected: TokenType) -> Result<Claims, ApiError> {
-    let kid = signing_kid(token)?;
-    let key = keys.get(&kid).ok_or(ApiError::Unauthenticated)?;
+    verify_signed_by(keys, &signing_kid(token)?, token, expected)
+}
+
+/// [`verify_with`], the header's `kid` read already.
+fn verify_signed_by(keys: &Keys, kid: &str, token: &str, expected: TokenType) -> Result<Claims, ApiError> {
+    let key = keys.get(kid).ok_or(ApiError::Unauthenticated)?;
     let mut validation = Validation::new(Algorithm::HS256);
     validation.set_issuer(&[ISSUER]);
     validation.set_audience(&[AUDIENCE]);

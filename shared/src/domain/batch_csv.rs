@@ -8,7 +8,6 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
-use std::rc::Rc;
 
 use super::batch::{
     InputError, InvalidInput, MAX_INVOICES, Parsed, Position, Refused, reject_repeated_references,
@@ -137,19 +136,23 @@ fn decimal_comma(cell: &str) -> String {
 struct Row {
     line: u64,
     record: csv::StringRecord,
-    columns: Rc<[&'static str]>,
-    decimal_comma: bool,
 }
 
-impl Row {
-    /// The cell of `column`, trimmed, or `None` when it is empty. With `;` as the delimiter a
-    /// number's decimal comma becomes a point.
-    fn get(&self, column: &str) -> Option<Cow<'_, str>> {
+/// How the upload's rows read: its columns, in the header's order, and its delimiter.
+struct Layout {
+    columns: Vec<&'static str>,
+    delimiter: u8,
+}
+
+impl Layout {
+    /// The cell of `column` in `row`, trimmed, or `None` when it is empty. With `;` as the
+    /// delimiter a number's decimal comma becomes a point.
+    fn cell<'r>(&self, row: &'r Row, column: &str) -> Option<Cow<'r, str>> {
         let index = self.columns.iter().position(|name| *name == column)?;
-        let cell = self.record.get(index)?.trim();
+        let cell = row.record.get(index)?.trim();
         if cell.is_empty() {
             None
-        } else if self.decimal_comma && NUMERIC.contains(&column) {
+        } else if self.delimiter == b';' && NUMERIC.contains(&column) {
             Some(Cow::Owned(decimal_comma(cell)))
         } else {
             Some(Cow::Borrowed(cell))
@@ -178,7 +181,10 @@ pub fn parse_csv(body: &[u8], charset: Option<&str>) -> Result<Parsed, Refused> 
         .map(|column| column.trim().to_ascii_lowercase())
         .collect();
     check_header(&header)?;
-    let columns: Rc<[&'static str]> = header.iter().filter_map(|column| column_name(column)).collect();
+    let layout = Layout {
+        columns: header.iter().filter_map(|column| column_name(column)).collect(),
+        delimiter,
+    };
 
     let mut invalid = Vec::new();
     // Invoices in the order of their first row; rows of one reference code need not be adjacent.
@@ -204,13 +210,8 @@ pub fn parse_csv(body: &[u8], charset: Option<&str>) -> Result<Parsed, Refused> 
             ));
             continue;
         }
-        let row = Row {
-            line,
-            record,
-            columns: columns.clone(),
-            decimal_comma: delimiter == b';',
-        };
-        let Some(reference) = row.get("reference_code").map(Cow::into_owned) else {
+        let row = Row { line, record };
+        let Some(reference) = layout.cell(&row, "reference_code").map(Cow::into_owned) else {
             let error = InputError {
                 field: "reference_code".into(),
                 line: Some(line),
@@ -241,7 +242,7 @@ pub fn parse_csv(body: &[u8], charset: Option<&str>) -> Result<Parsed, Refused> 
     };
     for (reference, rows) in groups {
         let first_line = rows[0].line;
-        match invoice_of(delimiter, &rows) {
+        match invoice_of(&layout, &rows) {
             Ok(input) => parsed.valid.push((Position::Line(first_line), input)),
             Err(errors) => parsed.invalid.push(InvalidInput::at(
                 Position::Line(first_line),
@@ -278,12 +279,12 @@ fn check_header(header: &[String]) -> Result<(), Refused> {
 }
 
 /// The JSON shape of one invoice from its rows, or the problems of its rows.
-fn invoice_of(delimiter: u8, rows: &[Row]) -> Result<InvoiceInput, Vec<InputError>> {
+fn invoice_of(layout: &Layout, rows: &[Row]) -> Result<InvoiceInput, Vec<InputError>> {
     let first = &rows[0];
     let mut errors = Vec::new();
     for row in &rows[1..] {
         for (column, _) in invoice_columns() {
-            if let (Some(mine), Some(theirs)) = (row.get(column), first.get(column))
+            if let (Some(mine), Some(theirs)) = (layout.cell(row, column), layout.cell(first, column))
                 && mine != theirs
             {
                 errors.push(InputError {
@@ -300,7 +301,9 @@ fn invoice_of(delimiter: u8, rows: &[Row]) -> Result<InvoiceInput, Vec<InputErro
     let mut invoice: BTreeMap<String, Json> = BTreeMap::new();
     let mut customer: BTreeMap<String, Json> = BTreeMap::new();
     for (column, field) in invoice_columns() {
-        let Some(cell) = first.get(column) else { continue };
+        let Some(cell) = layout.cell(first, column) else {
+            continue;
+        };
         let value = if column == "numbering_range_id" {
             Json::Number(cell.into_owned())
         } else {
@@ -318,7 +321,7 @@ fn invoice_of(delimiter: u8, rows: &[Row]) -> Result<InvoiceInput, Vec<InputErro
     for row in rows {
         let mut item = BTreeMap::new();
         for (column, field) in ITEM_COLUMNS {
-            let Some(cell) = row.get(column).map(Cow::into_owned) else {
+            let Some(cell) = layout.cell(row, column).map(Cow::into_owned) else {
                 continue;
             };
             let value = match column {
@@ -327,7 +330,7 @@ fn invoice_of(delimiter: u8, rows: &[Row]) -> Result<InvoiceInput, Vec<InputErro
                     "false" | "0" | "no" => Json::Bool(false),
                     _ => Json::String(cell),
                 },
-                "withholding_taxes" => match withholdings(&cell, delimiter) {
+                "withholding_taxes" => match withholdings(&cell, layout.delimiter) {
                     Some(pairs) => pairs,
                     None => {
                         errors.push(InputError {

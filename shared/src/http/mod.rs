@@ -19,7 +19,7 @@ use crate::aws::Invocation;
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use lambda_http::{Body, Request, Response};
 pub use request::{Query, body_bytes, header, path_param, read_json, request_id};
-pub use response::{empty, json};
+pub use response::{empty, json, json_text};
 
 /// What a handler returns.
 pub type HandlerResult = Result<Response<Body>, ApiError>;

@@ -11,12 +11,12 @@ const JSON: &str = "application/json";
 /// A JSON response with `status`.
 pub fn json(status: StatusCode, value: &impl Serialize) -> Response<Body> {
     match serde_json::to_string(value) {
-        Ok(text) => build(status, Body::Text(text)),
+        Ok(text) => json_text(status, text),
         Err(error) => {
             tracing::error!(%error, "a response could not be serialised");
-            build(
+            json_text(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                Body::Text(r#"{"error":{"code":"INTERNAL","message":"internal error"}}"#.into()),
+                r#"{"error":{"code":"INTERNAL","message":"internal error"}}"#.into(),
             )
         }
     }
@@ -40,8 +40,9 @@ pub(super) fn error(error: &ApiError, request_id: &str) -> Response<Body> {
     response
 }
 
-fn build(status: StatusCode, body: Body) -> Response<Body> {
-    let mut response = Response::new(body);
+/// A response with `status` whose body is JSON written already.
+pub fn json_text(status: StatusCode, text: String) -> Response<Body> {
+    let mut response = Response::new(Body::Text(text));
     *response.status_mut() = status;
     response
         .headers_mut()

@@ -1,7 +1,6 @@
 //! Organizations and users made through the API, each test its own.
 
 use serde_json::{Value, json};
-use shared::domain::nit::check_digit;
 
 use super::{api, http, unique};
 
@@ -23,12 +22,7 @@ impl Account {
     }
 }
 
-/// A valid NIT and its check digit, different each call.
-pub fn nit() -> (String, String) {
-    let number = format!("9{:08}", ulid::Ulid::generate().random() % 100_000_000);
-    let dv = check_digit(&number).unwrap().to_string();
-    (number, dv)
-}
+pub use local_stack::examples::nit;
 
 /// A fresh email address.
 pub fn email(name: &str) -> String {

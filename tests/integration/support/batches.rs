@@ -6,20 +6,7 @@ use super::accounts::Account;
 use super::invoices::{get, wait_for_status};
 use super::{api, http};
 
-pub const HEADER: &str = "reference_code,payment_form,customer_identification_type,customer_identification,customer_dv,customer_legal_organization,customer_name,customer_email,item_code,item_name,quantity,price,tax_rate,withholding_taxes";
-
-/// One valid CSV row of invoice `reference`.
-pub fn row(reference: &str, item: &str) -> String {
-    format!("{reference},cash,NIT,900123456,8,company,ACME SAS,ap@acme.co,{item},Widget,2,10000.00,19,06:2.5")
-}
-
-/// A CSV of `count` one-row invoices named `<prefix>-<n>`.
-pub fn csv(prefix: &str, count: usize) -> String {
-    let rows: Vec<String> = (0..count)
-        .map(|n| row(&format!("{prefix}-{n:05}"), "SKU-1"))
-        .collect();
-    format!("{HEADER}\n{}\n", rows.join("\n"))
-}
+pub use local_stack::examples::{CSV_HEADER as HEADER, csv, csv_row as row};
 
 /// `POST /v1/batches` with a body of `content_type`, an optional key and query.
 pub async fn post(

@@ -1,11 +1,11 @@
-//! The files of `events/`, with their placeholders (`${ACCESS_TOKEN}`, `${REFRESH_TOKEN}`,
-//! `${EMAIL}`, `${PASSWORD}`, `${UNIQUE}`, `${ORG_ID}`, `${INVOICE_ID}`, `${BATCH_ID}`) filled for a new account.
+//! The files of `events/`, with their placeholders (see `local_stack::examples`) filled for a
+//! new account.
 
 use std::path::PathBuf;
 
 use super::accounts::signup;
-use super::unique;
 use super::{batches, invoices};
+use local_stack::examples::Placeholders;
 
 pub fn events_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events")
@@ -40,12 +40,14 @@ pub async fn event(function: &str, file: &str) -> String {
     } else {
         String::new()
     };
-    text.replace("${ACCESS_TOKEN}", &account.access)
-        .replace("${REFRESH_TOKEN}", &account.refresh)
-        .replace("${EMAIL}", &account.email)
-        .replace("${PASSWORD}", &account.password)
-        .replace("${UNIQUE}", &unique("evt"))
-        .replace("${INVOICE_ID}", &invoice_id)
-        .replace("${ORG_ID}", &account.org_id)
-        .replace("${BATCH_ID}", &batch_id)
+    Placeholders {
+        access_token: account.access,
+        refresh_token: account.refresh,
+        email: account.email,
+        password: account.password,
+        org_id: account.org_id,
+        invoice_id,
+        batch_id,
+    }
+    .fill(&text)
 }

@@ -2,32 +2,14 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::accounts::Account;
 use super::{api, http, unique};
 
 /// The documented example invoice, with a fresh reference code.
 pub fn example() -> Value {
-    json!({
-        "reference_code": unique("FV"),
-        "payment_form": "credit",
-        "payment_due_date": "2026-12-31",
-        "payment_method_code": "10",
-        "numbering_range_id": 8,
-        "currency": "COP",
-        "observation": "optional",
-        "customer": {
-            "identification_type": "NIT", "identification": "900123456", "dv": "8",
-            "legal_organization": "company", "name": "ACME SAS", "email": "ap@acme.co",
-            "address": "Cra 7 # 71-21", "phone": "3001234567", "municipality_code": "11001"
-        },
-        "items": [{
-            "code_reference": "SKU-1", "name": "Widget", "quantity": "2", "price": "10000.00",
-            "discount_rate": "0", "tax_rate": "19", "unit_measure": "94", "is_excluded": false,
-            "withholding_taxes": [{"code": "06", "rate": "2.5"}]
-        }]
-    })
+    local_stack::examples::invoice(&unique("FV"))
 }
 
 /// `POST /v1/invoices` as `account`, with an optional idempotency key.

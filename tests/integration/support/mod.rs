@@ -88,12 +88,7 @@ pub fn http() -> reqwest::Client {
 
 /// SDK configuration for talking to the stack's AWS emulator directly.
 pub async fn emulator_sdk() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&stack().emulator_url)
-        .region(aws_config::Region::new(stack().region.clone()))
-        .test_credentials()
-        .load()
-        .await
+    local_stack::stack::emulator_sdk(&stack().emulator_url).await
 }
 
 /// The configuration a function gets from the template, read as the function reads it.
@@ -104,7 +99,4 @@ pub fn function_config(name: &str) -> shared::config::Config {
     shared::config::Config::from_lookup(|var| function.environment.get(var).cloned())
 }
 
-/// A name no other test run uses.
-pub fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", ulid::Ulid::generate().to_string().to_lowercase())
-}
+pub use local_stack::examples::unique;

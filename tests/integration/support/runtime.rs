@@ -140,13 +140,6 @@ async fn fail(
 
 /// The environment the stack gives `function`, pointed at `endpoint` for AWS.
 pub fn environment_of(function: &str, endpoint: &str) -> BTreeMap<String, String> {
-    let stack = super::stack();
-    let mut environment = stack.function(function).unwrap().environment.clone();
-    environment.extend([
-        ("AWS_ENDPOINT_URL".to_owned(), endpoint.to_owned()),
-        ("AWS_REGION".to_owned(), stack.region.clone()),
-        ("AWS_ACCESS_KEY_ID".to_owned(), "local".to_owned()),
-        ("AWS_SECRET_ACCESS_KEY".to_owned(), "local".to_owned()),
-    ]);
-    environment
+    let spec = super::stack().function(function).unwrap();
+    spec.lambda_environment(endpoint, "info")
 }

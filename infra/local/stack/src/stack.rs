@@ -22,6 +22,16 @@ use crate::state::{FunctionSpec, StackState};
 use crate::template::{Resolver, Template};
 
 pub const REGION: &str = "us-east-1";
+
+/// SDK configuration for talking to the AWS emulator at `emulator_url` directly.
+pub async fn emulator_sdk(emulator_url: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(emulator_url)
+        .region(aws_config::Region::new(REGION))
+        .test_credentials()
+        .load()
+        .await
+}
 pub const ACCOUNT_ID: &str = "000000000000";
 
 /// The provider sandbox, and how the template is wired to it.
@@ -127,12 +137,7 @@ impl Stack {
         processes::wait_for_port(emulator_port, &mut emulator, "the AWS emulator", &emulator_log).await?;
         children.push(emulator);
         let emulator_url = format!("http://127.0.0.1:{emulator_port}");
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(&emulator_url)
-            .region(aws_config::Region::new(REGION))
-            .test_credentials()
-            .load()
-            .await;
+        let sdk = emulator_sdk(&emulator_url).await;
 
         let environment = Environment {
             stack_name: format!("invoicer-{}", options.name),
@@ -298,25 +303,11 @@ fn function_process(
     runtime_port: u16,
     logs_dir: &std::path::Path,
 ) -> FunctionProcess {
-    let mut environment = function.environment.clone();
-    environment.extend([
-        ("AWS_ENDPOINT_URL".to_owned(), emulator_url.to_owned()),
-        ("AWS_REGION".to_owned(), REGION.to_owned()),
-        ("AWS_DEFAULT_REGION".to_owned(), REGION.to_owned()),
-        ("AWS_ACCESS_KEY_ID".to_owned(), "local".to_owned()),
-        ("AWS_SECRET_ACCESS_KEY".to_owned(), "local".to_owned()),
-        (
-            "AWS_LAMBDA_RUNTIME_API".to_owned(),
-            format!("http://127.0.0.1:{runtime_port}/.rt/{}", function.name),
-        ),
-        ("AWS_LAMBDA_FUNCTION_NAME".to_owned(), function.name.clone()),
-        ("AWS_LAMBDA_FUNCTION_VERSION".to_owned(), "$LATEST".to_owned()),
-        (
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".to_owned(),
-            function.memory_mb.to_string(),
-        ),
-        ("RUST_LOG".to_owned(), options.function_log_level.clone()),
-    ]);
+    let mut environment = function.lambda_environment(emulator_url, &options.function_log_level);
+    environment.insert(
+        "AWS_LAMBDA_RUNTIME_API".to_owned(),
+        format!("http://127.0.0.1:{runtime_port}/.rt/{}", function.name),
+    );
     FunctionProcess {
         name: function.name.clone(),
         command: crate::state::function_command(&options.runner, &options.bin_dir, &function.name),

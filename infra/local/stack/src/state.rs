@@ -127,6 +127,31 @@ pub struct FunctionSpec {
     pub schedules: Vec<(String, String)>,
 }
 
+impl FunctionSpec {
+    /// The function's environment on a stack whose AWS emulator is `emulator_url`: the
+    /// template's variables and what Lambda sets itself, all but `AWS_LAMBDA_RUNTIME_API`
+    /// (which depends on who serves the function its events).
+    pub fn lambda_environment(&self, emulator_url: &str, log_level: &str) -> BTreeMap<String, String> {
+        let mut environment = self.environment.clone();
+        let region = crate::stack::REGION;
+        environment.extend(
+            [
+                ("AWS_ENDPOINT_URL", emulator_url),
+                ("AWS_REGION", region),
+                ("AWS_DEFAULT_REGION", region),
+                ("AWS_ACCESS_KEY_ID", "local"),
+                ("AWS_SECRET_ACCESS_KEY", "local"),
+                ("AWS_LAMBDA_FUNCTION_NAME", &self.name),
+                ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+                ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", &self.memory_mb.to_string()),
+                ("RUST_LOG", log_level),
+            ]
+            .map(|(name, value)| (name.to_owned(), value.to_owned())),
+        );
+        environment
+    }
+}
+
 /// An SQS event source of a function.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct QueueSource {
