@@ -22,6 +22,8 @@ pub mod vars {
     pub const RETRY_MAX_DELAY_SECONDS: &str = "RETRY_MAX_DELAY_SECONDS";
     pub const LEASE_SECONDS: &str = "LEASE_SECONDS";
     pub const WORKER_CONCURRENCY: &str = "WORKER_CONCURRENCY";
+    pub const PROVIDER_RATE_LIMIT_PER_MINUTE: &str = "PROVIDER_RATE_LIMIT_PER_MINUTE";
+    pub const ACCOUNT_RETRY_SECONDS: &str = "ACCOUNT_RETRY_SECONDS";
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -39,7 +41,7 @@ pub struct Config {
     values: HashMap<&'static str, String>,
 }
 
-const ALL: [&str; 13] = [
+const ALL: [&str; 15] = [
     vars::TABLE_NAME,
     vars::SUBMISSIONS_QUEUE_URL,
     vars::JWT_SECRET_ID,
@@ -53,6 +55,8 @@ const ALL: [&str; 13] = [
     vars::RETRY_MAX_DELAY_SECONDS,
     vars::LEASE_SECONDS,
     vars::WORKER_CONCURRENCY,
+    vars::PROVIDER_RATE_LIMIT_PER_MINUTE,
+    vars::ACCOUNT_RETRY_SECONDS,
 ];
 
 impl Config {

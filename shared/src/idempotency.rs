@@ -110,7 +110,7 @@ pub async fn replay(store: &Store, org_id: &str, key: &IdempotencyKey) -> Handle
                 .get_invoice(org_id, &invoice_id)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("the invoice of an idempotency record is missing"))?;
-            invoice.state = state;
+            invoice.state = *state;
             crate::http::json(status, &invoice.view())
         }
     };

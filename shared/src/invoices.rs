@@ -5,13 +5,14 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::domain::invoice::{InvoiceInput, Item};
+use crate::domain::invoice::{Discount, InvoiceInput, Item};
 use crate::domain::money::{money, plain};
 use crate::domain::totals::{self, LineAmounts, Totals};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
+    #[default]
     Queued,
     Submitting,
     Accepted,
@@ -48,8 +49,25 @@ impl Status {
     }
 }
 
-/// The state of an invoice that changes as it is submitted; what an idempotent replay restores.
+/// One message of the provider about a document: a DIAN rule (`FAK24`, `RUT01`) or a field of
+/// the provider's own validation, and what it says.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderMessage {
+    pub rule: String,
+    pub message: String,
+}
+
+impl ProviderMessage {
+    pub fn new(rule: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            rule: rule.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The state of an invoice that changes as it is submitted; what an idempotent replay restores.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubmissionState {
     pub status: Status,
     pub attempts: u32,
@@ -57,7 +75,18 @@ pub struct SubmissionState {
     pub number: Option<String>,
     pub cufe: Option<String>,
     pub qr_url: Option<String>,
-    pub provider_errors: Vec<String>,
+    /// The provider's page of the issued invoice.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// Why it was rejected: one entry per DIAN rule or provider field.
+    pub provider_errors: Vec<ProviderMessage>,
+    /// DIAN's notifications on an accepted invoice (`Notificación`): informative, it is valid.
+    #[serde(default)]
+    pub provider_notices: Vec<ProviderMessage>,
+    /// For a rejected invoice: whether its rejected bill was deleted at the provider (a pending
+    /// rejected bill blocks the account until it is).
+    #[serde(default)]
+    pub provider_cleared: Option<bool>,
     pub updated_at: String,
     pub accepted_at: Option<String>,
 }
@@ -90,15 +119,8 @@ impl Invoice {
             batch_id: batch_id.map(str::to_owned),
             created_at: created_at.to_owned(),
             state: SubmissionState {
-                status: Status::Queued,
-                attempts: 0,
-                last_error: None,
-                number: None,
-                cufe: None,
-                qr_url: None,
-                provider_errors: Vec::new(),
                 updated_at: created_at.to_owned(),
-                accepted_at: None,
+                ..SubmissionState::default()
             },
             document: Document { input, totals, lines },
         }
@@ -128,6 +150,7 @@ impl Invoice {
             "numbering_range_id": input.numbering_range_id,
             "currency": input.currency,
             "observation": input.observation,
+            "send_email": input.send_email,
             "customer": {
                 "identification_type": customer.identification_type.as_str(),
                 "identification": customer.identification,
@@ -147,6 +170,7 @@ impl Invoice {
                 "subtotal": money(totals.subtotal),
                 "discount_total": money(totals.discount_total),
                 "taxes": totals.taxes.iter().map(|group| json!({
+                    "code": group.code.as_str(),
                     "rate": plain(group.rate),
                     "taxable": money(group.taxable),
                     "amount": money(group.amount),
@@ -160,7 +184,10 @@ impl Invoice {
             "number": state.number,
             "cufe": state.cufe,
             "qr_url": state.qr_url,
+            "public_url": state.public_url,
             "provider_errors": state.provider_errors,
+            "provider_notices": state.provider_notices,
+            "provider_cleared": state.provider_cleared,
             "created_at": self.created_at,
             "updated_at": state.updated_at,
             "accepted_at": state.accepted_at,
@@ -179,8 +206,19 @@ fn item_fields(item: &Item) -> Map<String, Value> {
     fields.insert("name".into(), item.name.clone().into());
     fields.insert("quantity".into(), plain(item.quantity).into());
     fields.insert("price".into(), money(item.price).into());
-    fields.insert("discount_rate".into(), plain(item.discount_rate).into());
-    fields.insert("tax_rate".into(), plain(item.tax_rate).into());
+    let (discount_rate, discount_amount) = match item.discount {
+        Discount::Rate(rate) => (Some(plain(rate)), None),
+        Discount::Amount(amount) => (None, Some(money(amount))),
+    };
+    fields.insert("discount_rate".into(), discount_rate.into());
+    fields.insert("discount_amount".into(), discount_amount.into());
+    fields.insert("tax_rate".into(), item.iva_rate().map(plain).into());
+    let taxes: Vec<Value> = item
+        .taxes
+        .iter()
+        .map(|tax| json!({"code": tax.code.as_str(), "rate": plain(tax.rate)}))
+        .collect();
+    fields.insert("taxes".into(), taxes.into());
     fields.insert("unit_measure".into(), item.unit_measure.clone().into());
     fields.insert("is_excluded".into(), item.is_excluded.into());
     fields.insert("withholding_taxes".into(), withholdings.into());
@@ -200,6 +238,13 @@ fn line_view(item: &Item, amounts: &LineAmounts) -> Value {
         .map(|(w, amount)| json!({"code": w.code.as_str(), "rate": plain(w.rate), "amount": money(*amount)}))
         .collect();
     fields.insert("withholding_taxes".into(), withholdings.into());
+    let taxes: Vec<Value> = item
+        .taxes
+        .iter()
+        .zip(&amounts.taxes)
+        .map(|(tax, amount)| json!({"code": tax.code.as_str(), "rate": plain(tax.rate), "amount": money(*amount)}))
+        .collect();
+    fields.insert("taxes".into(), taxes.into());
     for (name, amount) in [
         ("gross", amounts.gross),
         ("discount", amounts.discount),

@@ -18,6 +18,15 @@ pub struct InvoiceMessage {
     pub invoice_id: String,
 }
 
+impl InvoiceMessage {
+    pub fn new(org_id: &str, invoice_id: &str) -> Self {
+        Self {
+            org_id: org_id.to_owned(),
+            invoice_id: invoice_id.to_owned(),
+        }
+    }
+}
+
 /// Many invoices of one batch to submit: a 10,000-invoice batch is a few hundred messages.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

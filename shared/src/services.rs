@@ -19,6 +19,8 @@ pub struct Services {
     queue: Option<Queue>,
     /// How long an invoice may wait before the recovery path queues it again.
     pub recover_after: Duration,
+    /// The provider account's pace for submissions: one every this many milliseconds.
+    pub provider_interval_ms: i64,
 }
 
 impl Services {
@@ -29,10 +31,7 @@ impl Services {
     /// Queues a stored invoice for submission. A failed send is logged, not returned: the
     /// invoice is stored `queued`, and the reconciler queues it once it waited too long.
     pub async fn queue_for_submission(&self, invoice: &Invoice) -> anyhow::Result<()> {
-        let message = InvoiceMessage {
-            org_id: invoice.organization_id.clone(),
-            invoice_id: invoice.id.clone(),
-        };
+        let message = InvoiceMessage::new(&invoice.organization_id, &invoice.id);
         if let Err(error) = self.queue()?.send_invoice(&message).await {
             tracing::error!(
                 cause = format!("{error:#}"),
@@ -65,6 +64,10 @@ impl State for Services {
                 .ok()
                 .map(|url| Queue::new(sdk, url)),
             recover_after: config.recover_after(),
+            provider_interval_ms: crate::provider::pacer::lane_interval_ms(
+                crate::submission::rate_limit(config)?,
+                crate::provider::pacer::Lane::Submissions,
+            ),
         })
     }
 }

@@ -22,6 +22,14 @@ pub struct Settings {
     pub retry_max: Duration,
     /// Invoices worked at once by one invocation.
     pub concurrency: usize,
+    /// How long an invoice waits when the provider account cannot work (subscription
+    /// exhausted, credentials refused, blocked by a bill invoicer did not send).
+    pub account_retry: Duration,
+}
+
+/// The provider account's requests a minute: `PROVIDER_RATE_LIMIT_PER_MINUTE`, else Factus's 80.
+pub fn rate_limit(config: &Config) -> anyhow::Result<u32> {
+    Ok(u32::try_from(config.number(vars::PROVIDER_RATE_LIMIT_PER_MINUTE, 80)?)?.max(1))
 }
 
 pub struct Submission {
@@ -40,19 +48,23 @@ impl State for Submission {
             retry_base: seconds(vars::RETRY_BASE_DELAY_SECONDS, 10)?,
             retry_max: seconds(vars::RETRY_MAX_DELAY_SECONDS, 300)?,
             concurrency: usize::try_from(config.number(vars::WORKER_CONCURRENCY, 8)?)?.max(1),
+            account_retry: seconds(vars::ACCOUNT_RETRY_SECONDS, 300)?,
         };
         anyhow::ensure!(
             settings.provider_timeout < settings.lease,
             "the provider timeout must be shorter than the lease"
         );
+        let services = Services::build(sdk, config)?;
         let provider = Provider::new(
             config.provider_base_url()?,
             settings.provider_timeout,
             crate::aws::secrets_manager(sdk),
             config.provider_secret_id()?,
+            services.store.clone(),
+            rate_limit(config)?,
         )?;
         Ok(Self {
-            services: Services::build(sdk, config)?,
+            services,
             provider,
             settings,
         })

@@ -143,7 +143,7 @@ async fn spreadsheet_exports_are_read_as_they_come() {
     let semicolons = format!(
         "{}\r\n{}\r\n",
         HEADER.replace(',', ";"),
-        "SEMI-1;cash;NIT;900123456;8;company;Ferretería Ñandú SAS;ap@acme.co;A;Tornillo;2,5;1.234,56;19;06:2,5|07:0,966"
+        "SEMI-1;cash;NIT;900123456;8;company;Ferretería Ñandú SAS;ap@acme.co;A;Tornillo;2,5;1.234,56;19;06:2,5|07:0,97"
     );
     let latin: Vec<u8> = semicolons
         .replace("SEMI-1", "LATIN-1")
@@ -190,7 +190,7 @@ async fn spreadsheet_exports_are_read_as_they_come() {
         assert_eq!(invoice["items"][0]["price"], "1234.56");
         assert_eq!(
             invoice["items"][0]["withholding_taxes"][1],
-            json!({"code": "07", "rate": "0.966"})
+            json!({"code": "07", "rate": "0.97"})
         );
     }
 }
@@ -433,10 +433,12 @@ async fn counters_follow_rejections_failures_and_retries_and_the_batch_completes
     let account = signup().await;
     let prefix = provider_reference(&account.org_id, "DOOMED");
     sandbox::set_faults(json!({"reference_prefix": prefix, "error_rate": 1.0, "seed": 3})).await;
+    let refused = provider_reference(&account.org_id, "REFUSED");
+    sandbox::set_faults(json!({"reference_prefix": refused, "dian_rejection_rate": 1.0, "seed": 3})).await;
     let body = format!(
         "{HEADER}\n{}\n{}\n{}\n",
         row("FINE-1", "A"),
-        row("REFUSED-1", "SANDBOX-REJECT"),
+        row("REFUSED-1", "A"),
         row("DOOMED-1", "A")
     );
     let answer: Value = post(&account, "text/csv", body, None, "")
@@ -459,6 +461,7 @@ async fn counters_follow_rejections_failures_and_retries_and_the_batch_completes
     };
     assert_eq!(counts(&first), [json!(1), json!(1), json!(1), json!(0)]);
     sandbox::clear_faults(&prefix).await;
+    sandbox::clear_faults(&refused).await;
     let failed = all_pages(
         &account,
         &format!("/v1/batches/{id}/invoices?status=failed&limit=10"),

@@ -35,7 +35,12 @@ async fn a_created_invoice_is_queued_with_its_totals_to_the_cent() {
     assert_eq!(invoice["items"][0]["price"], "33.33");
     assert_eq!(invoice["items"][1]["quantity"], "1.5");
     assert_eq!(invoice["items"][2]["price"], "0.10");
-    assert_eq!(invoice["items"][2]["tax_rate"], "0");
+    assert_eq!(invoice["items"][2]["tax_rate"], Value::Null, "excluded: no IVA");
+    assert_eq!(invoice["items"][2]["taxes"], json!([]));
+    assert_eq!(
+        invoice["items"][0]["taxes"],
+        json!([{"code": "01", "rate": "19"}])
+    );
     assert_eq!(invoice["lines"][0]["taxable"], "89.99");
     assert_eq!(invoice["lines"][0]["tax"], "17.10");
     assert_eq!(invoice["lines"][1]["withholding_taxes"][0]["amount"], "0.75");
@@ -44,8 +49,9 @@ async fn a_created_invoice_is_queued_with_its_totals_to_the_cent() {
         invoice["totals"],
         json!({
             "subtotal": "120.18", "discount_total": "10.00",
-            "taxes": [{"rate": "5", "taxable": "29.99", "amount": "1.50"}, {"rate": "19", "taxable": "89.99", "amount": "17.10"}],
-            "tax_total": "18.60", "withholding_total": "0.98", "total": "138.78", "payable": "137.80"
+            "taxes": [{"code": "01", "rate": "5", "taxable": "29.99", "amount": "1.50"},
+                      {"code": "01", "rate": "19", "taxable": "89.99", "amount": "17.10"}],
+            "tax_total": "18.60", "withholding_total": "0.98", "total": "138.78", "payable": "138.78"
         })
     );
     let (status, stored) = get(
@@ -63,7 +69,10 @@ async fn a_created_invoice_is_queued_with_its_totals_to_the_cent() {
             "number",
             "cufe",
             "qr_url",
+            "public_url",
             "provider_errors",
+            "provider_notices",
+            "provider_cleared",
             "updated_at",
             "accepted_at",
         ] {

@@ -12,15 +12,18 @@
 
 mod auth;
 mod batches;
+mod chaos;
 mod emulator;
 mod events;
 mod health;
 mod invoices;
 mod logs;
+mod provider;
 mod provisioning;
 mod roles;
 mod rotation;
 mod routing;
+mod sandbox_contract;
 mod security;
 mod submission;
 mod support;

@@ -1,26 +1,25 @@
-//! The submission pipeline end to end: the worker, the provider (the sandbox), the dead-letter
-//! queue. Every invoice ends in exactly one terminal state and is issued at most once.
+//! One invoice through the submission pipeline (the worker, the provider sandbox, the
+//! dead-letter queue), for each way Factus v2 can answer: accepted with DIAN's notices, rejected
+//! by DIAN (and its bill deleted), DIAN slow then accepted, refused by Factus's own validation,
+//! failed through the dead-letter queue and retried, issued before a crash and adopted.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use shared::domain::cufe::{CufeFields, cufe};
 use shared::domain::invoice::InvoiceInput;
 use shared::invoices::Invoice;
-use shared::provider::{provider_reference, validate_request};
+use shared::provider::{bill_request, provider_reference};
 use shared::validation::Problems;
 
 use crate::support::accounts::{Account, signup};
-use crate::support::invoices::wait_for;
-use crate::support::invoices::{example, get, post};
+use crate::support::invoices::{example, get, post, wait_for};
 use crate::support::sandbox;
 use crate::support::{api, http, local_only};
 
-const TERMINAL: [&str; 3] = ["accepted", "rejected", "failed"];
+pub const TERMINAL: [&str; 3] = ["accepted", "rejected", "failed"];
 
-async fn create(account: &Account, body: &Value) -> String {
+pub async fn create(account: &Account, body: &Value) -> String {
     let response = post(account, body, None).await;
     assert_eq!(response.status(), 202);
     response.json::<Value>().await.unwrap()["id"]
@@ -33,8 +32,29 @@ fn decimal(value: &Value) -> Decimal {
     Decimal::from_str_exact(value.as_str().unwrap()).unwrap()
 }
 
+/// The example with a reference code under `prefix`.
+pub fn example_as(prefix: &str) -> Value {
+    let mut body = example();
+    body["reference_code"] = json!(crate::support::unique(prefix));
+    body
+}
+
+/// The example under a fresh reference code starting with `name`, submitted while the sandbox
+/// applies `faults` to it: the organization, its provider prefix for `name`, and the invoice
+/// once it ended.
+async fn ended_under(name: &str, mut faults: Value) -> (Account, String, Value) {
+    let account = signup().await;
+    let prefix = provider_reference(&account.org_id, name);
+    faults["reference_prefix"] = json!(prefix);
+    sandbox::set_faults(faults).await;
+    let id = create(&account, &example_as(name)).await;
+    let invoice = wait_for(&account, &id, &TERMINAL).await;
+    sandbox::clear_faults(&prefix).await;
+    (account, prefix, invoice)
+}
+
 #[tokio::test]
-async fn a_created_invoice_is_accepted_with_a_number_and_a_cufe_that_verifies() {
+async fn an_invoice_is_accepted_with_dians_notices_and_a_cufe_that_verifies() {
     let account = signup().await;
     let body = example();
     let id = create(&account, &body).await;
@@ -45,180 +65,153 @@ async fn a_created_invoice_is_accepted_with_a_number_and_a_cufe_that_verifies() 
     assert_eq!(invoice["attempts"], 1);
     assert!(invoice["number"].as_str().unwrap().starts_with("SETP"));
     assert!(invoice["accepted_at"].is_string());
+    assert!(invoice["public_url"].is_string(), "{invoice}");
     assert!(
         invoice["qr_url"]
             .as_str()
             .unwrap()
             .contains(invoice["cufe"].as_str().unwrap())
     );
-    // The CUFE, recomputed from the bill as the provider holds it and DIAN's formula.
-    let Some(_) = local_only("the provider sandbox's credentials, to read the bill back") else {
+    // A valid bill may carry DIAN's notifications; they are kept, and it stays valid.
+    assert_eq!(invoice["provider_notices"][0]["rule"], "RUT01", "{invoice}");
+    assert_eq!(invoice["provider_errors"], json!([]));
+    // Withholdings are the issuer's own: the customer pays the total.
+    assert_eq!(invoice["totals"]["payable"], invoice["totals"]["total"]);
+    let Some(_) = local_only("the provider sandbox, to read the bill back") else {
         return;
     };
-    let token = sandbox::token().await;
+    // The provider computed the same total from our net prices, and the CUFE of DIAN's formula.
     let number = invoice["number"].as_str().unwrap();
-    let show: Value = http()
-        .get(sandbox::url(&format!("/v1/bills/show/{number}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let ranges: Value = http()
-        .get(sandbox::url("/v1/numbering-ranges"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let bill = &show["data"]["bill"];
-    let range = ranges["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["id"] == bill["numbering_range_id"])
-        .unwrap();
+    let bill = sandbox::data_of(&format!("/v2/bills/{number}")).await;
     assert_eq!(
-        decimal(&bill["total"]),
+        decimal(&bill["totals"]["total"]),
         decimal(&invoice["totals"]["total"]),
         "the provider's total is ours to the cent"
     );
-    let expected = cufe(&CufeFields {
+    let range = sandbox::data_of("/v2/numbering-ranges/8").await;
+    // The issue date and time the CUFE covers, as the invoice's UBL XML states them.
+    let xml = sandbox::data_of(&format!("/v2/bills/{number}/download-xml")).await;
+    let xml = String::from_utf8(
+        base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            xml["xml_base_64_encoded"].as_str().unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let (date, time) = (element(&xml, "cbc:IssueDate"), element(&xml, "cbc:IssueTime"));
+    let expected = provider_sandbox::cufe::cufe(&provider_sandbox::cufe::CufeFields {
         number,
-        issue_date: bill["issue_date"].as_str().unwrap(),
-        issue_time: bill["issue_time"].as_str().unwrap(),
+        issue_date: &date,
+        issue_time: &time,
         value_before_taxes: decimal(&invoice["totals"]["subtotal"]),
         iva: decimal(&invoice["totals"]["tax_total"]),
         inc: Decimal::ZERO,
         ica: Decimal::ZERO,
         payable: decimal(&invoice["totals"]["total"]),
-        issuer_nit: ranges["issuer_nit"].as_str().unwrap(),
+        issuer_nit: bill["company"]["nit"].as_str().unwrap(),
         buyer_identification: invoice["customer"]["identification"].as_str().unwrap(),
         technical_key: range["technical_key"].as_str().unwrap(),
         environment: "2",
     });
     assert_eq!(invoice["cufe"], expected.as_str());
-    let issued = sandbox::issued(&provider_reference(&account.org_id, "")).await;
-    assert_eq!(issued.values().copied().collect::<Vec<_>>(), [1]);
+    let prefix = provider_reference(&account.org_id, "");
+    assert_eq!(
+        sandbox::issued(&prefix)
+            .await
+            .values()
+            .copied()
+            .collect::<Vec<_>>(),
+        [1]
+    );
+    sandbox::assert_bodies_conform(&prefix).await;
+}
+
+/// The text of the first `<name>` element of an XML document.
+fn element(xml: &str, name: &str) -> String {
+    let start = xml.find(&format!("<{name}>")).unwrap() + name.len() + 2;
+    let end = start + xml[start..].find('<').unwrap();
+    xml[start..end].to_owned()
 }
 
 #[tokio::test]
-async fn a_rejected_invoice_keeps_the_providers_messages_and_is_not_tried_again() {
-    let Some(_) = local_only("the provider sandbox's rejection trigger and records") else {
+async fn a_dian_rejection_is_recorded_rule_by_rule_and_its_bill_deleted_at_once() {
+    let Some(_) = local_only("the provider sandbox's DIAN faults and records") else {
         return;
     };
-    let account = signup().await;
-    let mut body = example();
-    body["items"][0]["code_reference"] = json!("SANDBOX-REJECT");
-    let id = create(&account, &body).await;
+    let (account, prefix, invoice) = ended_under("REJ", json!({"dian_rejection_rate": 1.0, "seed": 3})).await;
 
-    let invoice = wait_for(&account, &id, &TERMINAL).await;
-
-    assert_eq!(invoice["status"], "rejected");
+    assert_eq!(invoice["status"], "rejected", "{invoice}");
+    let errors = invoice["provider_errors"].as_array().unwrap();
+    assert!(!errors.is_empty());
+    for error in errors {
+        assert!(error["rule"].as_str().unwrap().len() >= 4, "a DIAN rule: {error}");
+        assert!(error["message"].as_str().unwrap().contains("Rechazo"), "{error}");
+    }
     assert_eq!(
-        invoice["provider_errors"],
-        json!(["items.0.code_reference: Rechazo de prueba del sandbox."])
+        invoice["provider_cleared"], true,
+        "the rejected bill is gone from the provider"
     );
     assert_eq!(invoice["number"], Value::Null);
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let (_, again) = get(&account, &format!("/v1/invoices/{id}")).await;
-    assert_eq!(again["attempts"], 1, "a rejection is final");
     assert!(
-        sandbox::issued(&provider_reference(&account.org_id, ""))
-            .await
-            .is_empty()
+        sandbox::pending(&prefix).await.is_empty(),
+        "nothing blocks the account"
     );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (_, again) = get(
+        &account,
+        &format!("/v1/invoices/{}", invoice["id"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(again["attempts"], 1, "a rejection is final");
+    assert!(sandbox::issued(&prefix).await.is_empty());
+    sandbox::assert_bodies_conform(&prefix).await;
 }
 
 #[tokio::test]
-async fn under_faults_and_duplicate_deliveries_every_invoice_ends_once_and_is_issued_at_most_once() {
-    let Some(_) = local_only("the provider sandbox's fault control and records") else {
+async fn dian_slow_is_sent_again_with_the_same_body_never_deleted_and_ends_accepted() {
+    let Some(_) = local_only("the provider sandbox's DIAN faults and records") else {
         return;
     };
-    let account = signup().await;
-    let prefix = provider_reference(&account.org_id, "");
-    sandbox::set_faults(json!({"reference_prefix": prefix, "error_rate": 0.2, "timeout_rate": 0.05, "rate_limit_rate": 0.05, "seed": 7})).await;
-    sandbox::set_delivery_faults(&account.org_id, 0.1, 0.05).await;
+    let (account, prefix, invoice) = ended_under("SLOW", json!({"dian_slow_rate": 1.0, "seed": 5})).await;
 
-    let mut ids = Vec::new();
-    let numbers: Vec<u32> = (0..300).collect();
-    for chunk in numbers.chunks(20) {
-        let batch = chunk.iter().map(|i| {
-            let account = account.clone();
-            let mut body = example();
-            body["reference_code"] = json!(format!("CHAOS-{i:03}"));
-            async move { create(&account, &body).await }
-        });
-        ids.extend(futures_util::future::join_all(batch).await);
-    }
+    assert_eq!(invoice["status"], "accepted", "{invoice}");
+    let reference = provider_reference(&account.org_id, invoice["reference_code"].as_str().unwrap());
+    let sent = sandbox::created_bodies(&prefix).await;
+    assert!(
+        sent.len() >= 2,
+        "sent again after DIAN's silence: {} sends",
+        sent.len()
+    );
+    assert!(
+        sent.windows(2).all(|pair| pair[0] == pair[1]),
+        "the same body each time"
+    );
+    let stats = sandbox::stats(&prefix).await;
+    assert_eq!(stats["issued"][&reference], 1);
+    assert!(
+        stats["deleted"].get(&reference).is_none(),
+        "a slow bill is never deleted: {stats}"
+    );
+    sandbox::assert_bodies_conform(&prefix).await;
+}
 
-    let mut statuses: BTreeMap<String, String> = BTreeMap::new();
-    for _ in 0..900 {
-        let (_, queued) = get(&account, "/v1/invoices?status=queued&limit=1").await;
-        let (_, submitting) = get(&account, "/v1/invoices?status=submitting&limit=1").await;
-        if queued["data"].as_array().unwrap().is_empty() && submitting["data"].as_array().unwrap().is_empty()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    sandbox::clear_faults(&prefix).await;
-    sandbox::clear_delivery_faults(&account.org_id).await;
-    let mut references = BTreeMap::new();
-    let mut path = "/v1/invoices?limit=100".to_owned();
-    loop {
-        let (_, page) = get(&account, &path).await;
-        for invoice in page["data"].as_array().unwrap() {
-            statuses.insert(
-                invoice["id"].as_str().unwrap().to_owned(),
-                invoice["status"].as_str().unwrap().to_owned(),
-            );
-            references.insert(
-                invoice["id"].as_str().unwrap().to_owned(),
-                invoice["reference_code"].as_str().unwrap().to_owned(),
-            );
-        }
-        match page["next_cursor"].as_str() {
-            Some(cursor) => path = format!("/v1/invoices?limit=100&cursor={cursor}"),
-            None => break,
-        }
-    }
+#[tokio::test]
+async fn factus_own_validation_rejects_with_its_fields_and_leaves_nothing_to_clear() {
+    let Some(_) = local_only("the provider sandbox's faults") else {
+        return;
+    };
+    let (_, prefix, invoice) = ended_under("INVALID", json!({"validation_error_rate": 1.0, "seed": 9})).await;
 
-    let listed: std::collections::BTreeSet<&String> = statuses.keys().collect();
+    assert_eq!(invoice["status"], "rejected", "{invoice}");
+    let errors = invoice["provider_errors"].as_array().unwrap();
+    assert!(!errors.is_empty() && errors.iter().all(|e| e["message"].is_string()));
     assert_eq!(
-        listed,
-        ids.iter().collect(),
-        "every created invoice is listed once"
+        invoice["provider_cleared"],
+        Value::Null,
+        "the provider kept nothing"
     );
-    let waiting: Vec<_> = statuses
-        .iter()
-        .filter(|(_, s)| !TERMINAL.contains(&s.as_str()))
-        .collect();
-    assert!(waiting.is_empty(), "invoices left waiting: {waiting:?}");
-    let issued = sandbox::issued(&prefix).await;
-    assert!(
-        issued.values().all(|count| *count == 1),
-        "a reference issued twice: {issued:?}"
-    );
-    for (id, status) in &statuses {
-        let reference = provider_reference(&account.org_id, &references[id]);
-        let expected = u64::from(status == "accepted");
-        assert_eq!(
-            issued.get(&reference).copied().unwrap_or(0),
-            expected,
-            "{id} is {status}"
-        );
-    }
-    let accepted = statuses.values().filter(|s| *s == "accepted").count();
-    assert!(
-        accepted > 250,
-        "only {accepted} of 300 accepted: {:?}",
-        statuses.values().collect::<Vec<_>>()
-    );
+    assert!(sandbox::pending(&prefix).await.is_empty());
 }
 
 #[tokio::test]
@@ -233,7 +226,7 @@ async fn an_invoice_that_always_fails_ends_failed_through_the_dead_letter_queue_
     sandbox::set_faults(json!({"reference_prefix": prefix, "error_rate": 1.0, "seed": 1})).await;
     let id = create(&account, &body).await;
 
-    let failed = wait_for(&account, &id, &["failed", "accepted", "rejected"]).await;
+    let failed = wait_for(&account, &id, &TERMINAL).await;
 
     assert_eq!(failed["status"], "failed");
     assert_eq!(
@@ -250,7 +243,7 @@ async fn an_invoice_that_always_fails_ends_failed_through_the_dead_letter_queue_
         .unwrap();
     assert_eq!(retry.status(), 202);
     assert_eq!(retry.json::<Value>().await.unwrap()["status"], "queued");
-    let accepted = wait_for(&account, &id, &["accepted", "rejected", "failed"]).await;
+    let accepted = wait_for(&account, &id, &TERMINAL).await;
     assert_eq!(accepted["status"], "accepted");
     assert_eq!(
         sandbox::issued(&prefix)
@@ -262,21 +255,27 @@ async fn an_invoice_that_always_fails_ends_failed_through_the_dead_letter_queue_
     );
 }
 
-/// Issues `body` at the provider directly, as a worker that crashed right after would have.
-async fn issue_at_the_provider(account: &Account, body: &Value) -> Value {
+/// The body invoicer's client sends for `body` in `account`'s organization.
+pub fn body_of(account: &Account, body: &Value) -> Value {
     let mut problems = Problems::new();
     let json = shared::json::parse(body.to_string().as_bytes()).unwrap();
     let input = InvoiceInput::parse(&json, "", &mut problems).unwrap();
     let invoice = Invoice::new(&account.org_id, None, input, "2026-11-22T00:00:00Z");
-    let answer = http()
-        .post(sandbox::url("/v1/bills/validate"))
-        .bearer_auth(sandbox::token().await)
-        .json(&validate_request(&invoice))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), 201);
-    answer.json().await.unwrap()
+    bill_request(&invoice)
+}
+
+/// Issues `body` at the provider directly, as a worker that crashed right after would have
+/// (retrying while another test's pending bill blocks the account for a moment).
+async fn issue_at_the_provider(account: &Account, body: &Value) -> Value {
+    for _ in 0..100 {
+        let (status, answer) = sandbox::create_bill(&body_of(account, body)).await;
+        if status == 201 {
+            return answer;
+        }
+        assert!([409, 429].contains(&status), "{status}: {answer}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("the sandbox stayed blocked");
 }
 
 #[tokio::test]
@@ -293,8 +292,8 @@ async fn a_bill_issued_before_a_crash_is_adopted_once_and_a_foreign_one_is_not()
     let invoice = wait_for(&account, &id, &TERMINAL).await;
 
     assert_eq!(invoice["status"], "accepted");
-    assert_eq!(invoice["number"], issued["data"]["bill"]["number"]);
-    assert_eq!(invoice["cufe"], issued["data"]["bill"]["cufe"]);
+    assert_eq!(invoice["number"], issued["data"]["number"]);
+    assert_eq!(invoice["cufe"], issued["data"]["cufe"]);
     let prefix = provider_reference(&account.org_id, "CRASHED");
     assert_eq!(
         sandbox::issued(&prefix)
@@ -315,8 +314,9 @@ async fn a_bill_issued_before_a_crash_is_adopted_once_and_a_foreign_one_is_not()
     let id = create(&account, &mine).await;
     let invoice = wait_for(&account, &id, &TERMINAL).await;
     assert_eq!(invoice["status"], "rejected");
+    assert_eq!(invoice["provider_errors"][0]["rule"], "reference_code");
     assert!(
-        invoice["provider_errors"][0]
+        invoice["provider_errors"][0]["message"]
             .as_str()
             .unwrap()
             .contains("another document")

@@ -17,5 +17,8 @@ pub async fn handle(services: &Services, request: Request) -> HandlerResult {
         .get_batch(&caller.org_id, &id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    Ok(shared::http::json(StatusCode::OK, &batch.view()))
+    Ok(shared::http::json(
+        StatusCode::OK,
+        &batch.view(services.provider_interval_ms),
+    ))
 }

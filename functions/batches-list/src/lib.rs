@@ -24,6 +24,9 @@ pub async fn handle(services: &Services, request: Request) -> HandlerResult {
         .list_batches(&caller.org_id, limit, after.as_ref())
         .await?;
     let next_cursor = pagination::encode(services.keyring(), &scope, last).await?;
-    let data = batches.iter().map(|batch| batch.view()).collect();
+    let data = batches
+        .iter()
+        .map(|batch| batch.view(services.provider_interval_ms))
+        .collect();
     Ok(shared::http::json(StatusCode::OK, &Page { data, next_cursor }))
 }

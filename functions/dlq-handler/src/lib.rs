@@ -1,16 +1,19 @@
 //! The dead-letter handler, fed by the submissions queue's dead-letter queue: SQS gave up on
 //! these messages after `maxReceiveCount` receives. Each of their invoices that still waits
-//! (`queued`, or `submitting` past its lease) is looked up at the provider: issued means
-//! `accepted` (a timeout hid it), otherwise it ends `failed` with its last error, and can be
-//! retried (`POST /v1/invoices/{id}/retry`). Ended invoices and live leases are left alone. A
-//! look-up that fails transiently leaves the message for later; an unreadable message is
-//! dropped with an error log (nothing can be done with it).
+//! (`queued`, or `submitting` past its lease) is looked up at the provider, as the worker does
+//! before a message's last receive: issued and ours means `accepted` (a timeout hid it); a bill
+//! DIAN rejected is deleted (it would block the account) and the invoice `rejected`; nothing
+//! there means `failed` with its last error, retried by `POST /v1/invoices/{id}/retry`. Ended
+//! invoices and live leases are left alone. A look-up that fails transiently (or a bill DIAN has
+//! not answered for yet) leaves the message for later; an unreadable message is dropped with an
+//! error log (nothing can be done with it).
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent};
 use shared::clock;
+use shared::invoices::ProviderMessage;
 use shared::metrics::Metrics;
-use shared::provider::{is_ours, provider_reference};
+use shared::provider::{CallError, Calls, FOREIGN_BILL, Found, judge, provider_reference};
 use shared::queue::SubmissionMessage;
 use shared::store::{Guard, Terminal};
 use shared::submission::Submission;
@@ -92,26 +95,28 @@ async fn end_waiting_invoice(
         return Ok(Ended::Untouched);
     }
     let reference = provider_reference(org_id, invoice.document.input.reference_code.as_str());
-    let found = submission
-        .provider
-        .find(&reference)
-        .await
-        .map_err(|t| anyhow::anyhow!(t.reason))?;
-    let (terminal, ended) = match found {
-        Some(bill) if is_ours(&bill, &invoice) => (
-            Terminal::Accepted {
-                number: bill.number,
-                cufe: bill.cufe,
-                qr_url: bill.qr_url,
-            },
-            Ended::Accepted,
-        ),
-        Some(_) => (
+    let settings = &submission.settings;
+    let latest = clock::epoch_ms(clock::now() + settings.lease.saturating_sub(settings.provider_timeout));
+    let calls = Calls::new(0, latest);
+    let provider = &submission.provider;
+    let found = provider.find(&calls, &reference).await.map_err(call_error)?;
+    let (terminal, ended) = match found.map(|bill| judge(bill, &invoice)) {
+        Some(Found::Issued(bill)) => (bill.into_accepted(), Ended::Accepted),
+        Some(Found::Foreign) => (
             Terminal::Rejected {
-                errors: vec!["the provider holds another document with this reference code".to_owned()],
+                errors: vec![ProviderMessage::new("reference_code", FOREIGN_BILL)],
+                cleared: None,
             },
             Ended::Rejected,
         ),
+        Some(Found::Rejected(errors)) => (
+            Terminal::Rejected {
+                cleared: Some(provider.clear(&calls, &reference).await),
+                errors,
+            },
+            Ended::Rejected,
+        ),
+        Some(Found::Slow) => anyhow::bail!("DIAN has not validated its bill yet"),
         None => (Terminal::Failed, Ended::Failed),
     };
     let now = clock::now();
@@ -130,5 +135,12 @@ async fn end_waiting_invoice(
     } else {
         tracing::info!("the invoice is held by a live lease or ended meanwhile: left alone");
         Ok(Ended::Untouched)
+    }
+}
+
+fn call_error(error: CallError) -> anyhow::Error {
+    match error {
+        CallError::Paced(wait) => anyhow::anyhow!("the provider account's pace: {} s", wait.as_secs()),
+        CallError::AccountProblem(reason) | CallError::Transient(reason) => anyhow::anyhow!(reason),
     }
 }

@@ -34,7 +34,7 @@ pub async fn handle(services: &Services, request: Request) -> HandlerResult {
     let record = key.as_ref().map(|key| {
         let replay = Replay::Invoice {
             invoice_id: invoice.id.clone(),
-            state: invoice.state.clone(),
+            state: Box::new(invoice.state.clone()),
         };
         key.record(StatusCode::ACCEPTED, replay, now.unix_timestamp())
     });

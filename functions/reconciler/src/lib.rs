@@ -27,12 +27,7 @@ pub async fn handle(services: &Services, _event: LambdaEvent<Value>) -> Result<V
         }
         let messages: Vec<SubmissionMessage> = due
             .iter()
-            .map(|entry| {
-                SubmissionMessage::Invoice(InvoiceMessage {
-                    org_id: entry.org_id.clone(),
-                    invoice_id: entry.invoice_id.clone(),
-                })
-            })
+            .map(|entry| SubmissionMessage::Invoice(InvoiceMessage::new(&entry.org_id, &entry.invoice_id)))
             .collect();
         let unsent = queue.send_all(&messages).await?;
         for (entry, message) in due.iter().zip(&messages) {

@@ -1,53 +1,57 @@
-//! One attempt at one invoice: claim it with a lease (reading it in the same call), submit it,
-//! and end the attempt with a terminal state or by putting it back in the queue, every write
-//! conditional on the lease. Before the attempt that would be the message's last, the provider
-//! is asked first whether the reference was issued: a timeout may have hidden an issue.
+//! One attempt at one invoice: reserve its slot of the account's pace and wait for it (or hand
+//! it back when the account's calls are promised past this invocation), claim it with a lease (reading it in the same call),
+//! submit it ([`crate::submit`]), and end the attempt with a terminal state or by putting it back
+//! in the queue, every write conditional on the lease. Before the attempt that would be its
+//! message's last, the provider is asked first whether the reference was issued: a timeout may
+//! have hidden an issue.
 
 use std::time::{Duration, Instant};
 
 use shared::clock;
 use shared::invoices::Invoice;
 use shared::metrics::Metrics;
-use shared::provider::{Outcome, Transient, is_ours, provider_reference};
+use shared::provider::pacer::Lane;
+use shared::provider::{CallError, Calls, pacer};
 use shared::store::{Claim, Decided, Terminal};
 use shared::submission::Submission;
 use tracing::Instrument;
 
 use crate::backoff;
+use crate::plan::Job;
+use crate::submit::{self, Outcome};
 
 /// How an attempt ended, for its message.
 #[derive(Clone, Debug)]
 pub enum Attempt {
     /// Nothing more to do for this invoice: it ended, or ends elsewhere.
     Done,
-    /// Try again after this long.
+    /// Failed for now: try again after this long, through SQS (a receive spent).
     Retry(Duration),
-    /// Not started: the invocation is near its deadline.
-    Unstarted,
+    /// Not the invoice's doing (the account's pace, a block, its trouble): back to the queue as
+    /// a new message after `wait`.
+    Later { wait: Duration },
     /// Ended at the provider; its terminal state is written with the others of the invocation,
     /// so that a batch's counters move once per group.
     Decided(Box<Decided>),
 }
 
-/// Works one invoice; `receive_count` is its message's `ApproximateReceiveCount`.
-pub async fn run(
-    submission: &Submission,
-    org_id: &str,
-    invoice_id: &str,
-    receive_count: u32,
-    metrics: &mut Metrics,
-) -> Attempt {
-    let span = tracing::info_span!("invoice", org_id, invoice_id, attempt = tracing::field::Empty);
-    claim_and_submit(submission, org_id, invoice_id, receive_count, metrics)
+/// Works one invoice; no provider call starts after `stop_ms`.
+pub async fn run(submission: &Submission, job: &Job, stop_ms: i64, metrics: &mut Metrics) -> Attempt {
+    let span = tracing::info_span!(
+        "invoice",
+        org_id = %job.org_id,
+        invoice_id = %job.invoice_id,
+        attempt = tracing::field::Empty
+    );
+    async { claim_and_submit(submission, job, stop_ms, metrics).await }
         .instrument(span)
         .await
 }
 
 async fn claim_and_submit(
     submission: &Submission,
-    org_id: &str,
-    invoice_id: &str,
-    receive_count: u32,
+    job: &Job,
+    stop_ms: i64,
     metrics: &mut Metrics,
 ) -> Attempt {
     let settings = &submission.settings;
@@ -57,7 +61,13 @@ async fn claim_and_submit(
     let claim = submission
         .services
         .store
-        .claim_invoice(org_id, invoice_id, now_ms, lease_until, &clock::rfc3339(now))
+        .claim_invoice(
+            &job.org_id,
+            &job.invoice_id,
+            now_ms,
+            lease_until,
+            &clock::rfc3339(now),
+        )
         .await;
     let (invoice, lease) = match claim {
         Ok(Claim::Claimed { invoice, lease }) => (invoice, lease),
@@ -84,59 +94,88 @@ async fn claim_and_submit(
         }
     };
     tracing::Span::current().record("attempt", invoice.state.attempts);
+    // Claimed first (a repeated delivery of an ended invoice spends no slot), then its slot.
+    if let Err(outcome) = take_slot(submission, stop_ms).await {
+        return end(submission, *invoice, lease, outcome, false, metrics).await;
+    }
     metrics.count("SubmissionAttempts", 1);
     let started = Instant::now();
-    let last_chance = receive_count >= settings.max_receive_count;
-    let outcome = if last_chance {
-        look_up_then_submit(submission, &invoice).await
-    } else {
-        submission.provider.submit(&invoice).await
+    let calls = Calls::new(1, stop_ms);
+    let attempt = submit::Attempt {
+        submission,
+        calls: &calls,
+        invoice: &invoice,
     };
+    let last_chance = job.receive_count >= settings.max_receive_count;
+    let outcome = attempt.submit(last_chance, metrics).await;
     metrics.duration(
         "ProviderLatency",
         u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     );
-    end(submission, *invoice, lease, outcome, metrics).await
+    end(submission, *invoice, lease, outcome, true, metrics).await
 }
 
-/// Before a message's last attempt: if the provider issued the reference already (a timeout
-/// hid it), that is the outcome; otherwise submit.
-async fn look_up_then_submit(submission: &Submission, invoice: &Invoice) -> Outcome {
-    let reference = provider_reference(
-        &invoice.organization_id,
-        invoice.document.input.reference_code.as_str(),
-    );
-    match submission.provider.find(&reference).await {
-        Ok(Some(bill)) if is_ours(&bill, invoice) => {
-            tracing::info!("the provider had issued it already");
-            Outcome::Issued(bill)
+/// Reserves the invoice's slot of the account's submissions and waits for it; `Err` with why
+/// it waits instead (the account busy past this invocation, blocked, or in trouble).
+async fn take_slot(submission: &Submission, stop_ms: i64) -> Result<(), Outcome> {
+    let later = |reason: &str, wait| Outcome::Later {
+        reason: reason.to_owned(),
+        wait,
+        account_problem: false,
+    };
+    let slot = match submission.provider.reserve(Lane::Submissions, 1, stop_ms).await {
+        Ok(slots) => slots.from_ms,
+        Err(CallError::Paced(wait)) => return Err(later("waiting for the provider account's pace", wait)),
+        Err(CallError::AccountProblem(reason)) => {
+            return Err(Outcome::Later {
+                reason,
+                wait: submission.settings.account_retry,
+                account_problem: true,
+            });
         }
-        Ok(Some(_)) => Outcome::Rejected(vec![
-            "the provider holds another document with this reference code".to_owned(),
-        ]),
-        Ok(None) => submission.provider.submit(invoice).await,
-        Err(transient) => Outcome::Transient(transient),
+        Err(CallError::Transient(reason)) => return Err(Outcome::transient(reason)),
+    };
+    if pacer::wait_for(slot, stop_ms).await.is_err() {
+        return Err(later("waiting for the provider account's pace", Duration::ZERO));
     }
+    // A block met meanwhile (by this container) would refuse the submission: wait it out.
+    if let Some(wait) = submission
+        .provider
+        .pacer()
+        .blocked_for(submission.provider.block_hold())
+    {
+        return Err(later("a pending bill blocks the provider account", wait));
+    }
+    Ok(())
 }
 
+/// Ends the attempt as `outcome` says; `called` when the provider was called.
 async fn end(
     submission: &Submission,
     invoice: Invoice,
     lease: String,
     outcome: Outcome,
+    called: bool,
     metrics: &mut Metrics,
 ) -> Attempt {
     let settings = &submission.settings;
-    let terminal = match outcome {
-        Outcome::Issued(bill) => Terminal::Accepted {
-            number: bill.number,
-            cufe: bill.cufe,
-            qr_url: bill.qr_url,
-        },
-        Outcome::Rejected(errors) => Terminal::Rejected { errors },
-        Outcome::Transient(Transient { reason, retry_after }) => {
+    let (reason, wait, attempt) = match outcome {
+        Outcome::Issued(bill) => {
+            return Attempt::Decided(Box::new(Decided {
+                invoice,
+                lease,
+                terminal: bill.into_accepted(),
+            }));
+        }
+        Outcome::Rejected { errors, cleared } => {
+            return Attempt::Decided(Box::new(Decided {
+                invoice,
+                lease,
+                terminal: Terminal::Rejected { errors, cleared },
+            }));
+        }
+        Outcome::Transient { reason, retry_after } => {
             metrics.count("TransientFailures", 1);
-            let now = clock::now();
             let wait = backoff::delay(
                 invoice.state.attempts,
                 settings.retry_base,
@@ -144,33 +183,59 @@ async fn end(
                 retry_after,
                 backoff::jitter(),
             );
-            let recover_at = clock::epoch_ms(now + wait + submission.services.recover_after);
             tracing::warn!(
                 reason,
                 wait_ms = wait.as_millis() as u64,
                 "a transient failure: the invoice goes back to the queue"
             );
-            let released = submission
-                .services
-                .store
-                .release_invoice(&invoice, &lease, &reason, recover_at, &clock::rfc3339(now))
-                .await;
-            return match released {
-                Ok(true) => Attempt::Retry(wait),
-                Ok(false) => {
-                    tracing::warn!("the lease was lost meanwhile: another worker has the invoice");
-                    Attempt::Done
-                }
-                Err(error) => {
-                    tracing::error!(cause = format!("{error:#}"), "putting the invoice back failed");
-                    Attempt::Retry(wait)
-                }
-            };
+            (reason, wait, Attempt::Retry(wait))
+        }
+        Outcome::Later {
+            reason,
+            wait,
+            account_problem,
+        } => {
+            if account_problem {
+                metrics.count("ProviderAccountProblems", 1);
+                tracing::error!(
+                    reason,
+                    "the provider account cannot work: the invoice waits, and is not to blame"
+                );
+            } else if called {
+                tracing::info!(
+                    reason,
+                    wait_ms = wait.as_millis() as u64,
+                    "paced: the invoice waits in the queue"
+                );
+            } else {
+                tracing::debug!(reason, wait_ms = wait.as_millis() as u64, "paced before any call");
+            }
+            (reason, wait, Attempt::Later { wait })
         }
     };
-    Attempt::Decided(Box::new(Decided {
-        invoice,
-        lease,
-        terminal,
-    }))
+    let now = clock::now();
+    let recover_at = clock::epoch_ms(now + wait + submission.services.recover_after);
+    let released = submission
+        .services
+        .store
+        .release_invoice(
+            &invoice,
+            &lease,
+            &reason,
+            recover_at,
+            &clock::rfc3339(now),
+            called,
+        )
+        .await;
+    match released {
+        Ok(true) => attempt,
+        Ok(false) => {
+            tracing::warn!("the lease was lost meanwhile: another worker has the invoice");
+            Attempt::Done
+        }
+        Err(error) => {
+            tracing::error!(cause = format!("{error:#}"), "putting the invoice back failed");
+            attempt
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! The submission worker, fed by the submissions queue (SQS, `ReportBatchItemFailures`). A
-//! message names one invoice, or a chunk of a batch's invoices; the worker works their invoices
-//! concurrently (bounded), each in its own attempt (see [`attempt`]), and answers the messages
-//! to retry:
+//! message names one invoice, or a chunk of a batch's invoices. The worker gives each invoice a
+//! slot of the provider account's pace and works them concurrently (bounded) as their slots
+//! come, each in its own attempt ([`attempt`]), and answers the messages:
 //!
 //! - a single-invoice message that failed transiently is retried through SQS: its visibility is
 //!   set to the backoff and it is reported in `batchItemFailures`, so SQS counts its receives
@@ -9,17 +9,23 @@
 //! - an invoice of a chunk that failed transiently goes back to the queue as its own delayed
 //!   single-invoice message, and the chunk is acknowledged once each of its invoices ended or
 //!   was handed back: retries and the dead-letter queue stay per invoice;
-//! - near its deadline the worker starts no more invoices and hands the unstarted ones back;
+//! - an invoice that must wait through no fault of its own (no slot of the account's pace in this
+//!   invocation, the account's rate limit, a pending bill blocking it, its trouble) goes back as
+//!   a new message delayed until then: waiting spends no receive, so pacing never sends a
+//!   message to the dead-letter queue;
 //! - a message that cannot be read is reported, so that it reaches the dead-letter queue;
 //! - a panic in one invoice is that invoice's transient failure, not the batch's.
 
 mod attempt;
 mod backoff;
+mod plan;
+mod submit;
+mod unblock;
 
 use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use futures_util::{FutureExt, StreamExt, stream};
 use lambda_runtime::{Context, Error, LambdaEvent};
 use shared::clock;
@@ -29,51 +35,10 @@ use shared::store::{Decided, Terminal, Written};
 use shared::submission::Submission;
 
 use attempt::Attempt;
+use plan::{Job, Received};
 
 /// Time kept in hand at the end of an invocation, besides one provider call.
 const DEADLINE_MARGIN: Duration = Duration::from_secs(2);
-
-/// A received message, read.
-struct Received {
-    message_id: String,
-    receipt_handle: String,
-    receive_count: u32,
-    content: Option<SubmissionMessage>,
-}
-
-impl Received {
-    fn read(message: &SqsMessage) -> Self {
-        let content = message
-            .body
-            .as_deref()
-            .and_then(|body| serde_json::from_str(body).ok());
-        Self {
-            message_id: message.message_id.clone().unwrap_or_default(),
-            receipt_handle: message.receipt_handle.clone().unwrap_or_default(),
-            receive_count: message
-                .attributes
-                .get("ApproximateReceiveCount")
-                .and_then(|count| count.parse().ok())
-                .unwrap_or(1),
-            content,
-        }
-    }
-
-    /// The (organization, invoice) pairs the message names.
-    fn invoices(&self) -> Vec<(String, String)> {
-        match &self.content {
-            Some(SubmissionMessage::Invoice(message)) => {
-                vec![(message.org_id.clone(), message.invoice_id.clone())]
-            }
-            Some(SubmissionMessage::Chunk(chunk)) => chunk
-                .invoice_ids
-                .iter()
-                .map(|id| (chunk.org_id.clone(), id.clone()))
-                .collect(),
-            None => Vec::new(),
-        }
-    }
-}
 
 /// When this invocation must be done (epoch ms). A runtime that gives no usable deadline (the
 /// local Runtime API emulator sends a relative one) gets the lease's length, which is at most
@@ -91,48 +56,32 @@ pub async fn handle(
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
     let settings = &submission.settings;
-    let stop_starting_at = deadline_ms(&event.context, settings.lease)
+    let stop_ms = deadline_ms(&event.context, settings.lease)
         - i64::try_from((settings.provider_timeout + DEADLINE_MARGIN).as_millis())?;
     let messages: Vec<Received> = event.payload.records.iter().map(Received::read).collect();
-    let jobs: Vec<(usize, String, String, u32)> = messages
-        .iter()
-        .enumerate()
-        .flat_map(|(index, message)| {
-            message
-                .invoices()
-                .into_iter()
-                .map(move |(org, id)| (index, org, id, message.receive_count))
-        })
-        .collect();
-    let results: Vec<(usize, String, Attempt, Metrics)> = stream::iter(jobs)
-        .map(|(index, org, id, receive_count)| async move {
-            let mut metrics = Metrics::default();
-            if clock::epoch_ms(clock::now()) >= stop_starting_at {
-                return (index, id, Attempt::Unstarted, metrics);
-            }
-            let work = attempt::run(submission, &org, &id, receive_count, &mut metrics);
-            let outcome = AssertUnwindSafe(work).catch_unwind().await.unwrap_or_else(|_| {
-                tracing::error!(org_id = %org, invoice_id = %id, "the attempt panicked: the invoice will be tried again");
-                Attempt::Retry(settings.retry_base)
-            });
-            (index, id, outcome, metrics)
-        })
-        .buffer_unordered(settings.concurrency)
-        .collect()
-        .await;
-
     let mut metrics = Metrics::default();
     let mut outcomes: Vec<Vec<(String, Attempt)>> = messages.iter().map(|_| Vec::new()).collect();
-    let mut decided = Vec::new();
-    for (index, id, outcome, invoice_metrics) in results {
-        metrics.merge(invoice_metrics);
-        match outcome {
-            Attempt::Decided(decision) => decided.push((index, id, *decision)),
-            other => outcomes[index].push((id, other)),
+    let jobs = plan::jobs(&messages);
+    if plan::pay_deletions(submission, stop_ms).await {
+        let results = work(submission, jobs, stop_ms).await;
+        let mut decided = Vec::new();
+        for (job, outcome, invoice_metrics) in results {
+            metrics.merge(invoice_metrics);
+            match outcome {
+                Attempt::Decided(decision) => decided.push((job.message, job.invoice_id, *decision)),
+                other => outcomes[job.message].push((job.invoice_id, other)),
+            }
         }
-    }
-    for (index, id, outcome) in write_decisions(submission, decided, &mut metrics).await {
-        outcomes[index].push((id, outcome));
+        for (index, id, outcome) in write_decisions(submission, decided, &mut metrics).await {
+            outcomes[index].push((id, outcome));
+        }
+    } else {
+        for job in jobs {
+            let later = Attempt::Later {
+                wait: settings.retry_base,
+            };
+            outcomes[job.message].push((job.invoice_id, later));
+        }
     }
     let mut batch_item_failures = Vec::new();
     for (message, outcomes) in messages.iter().zip(outcomes) {
@@ -146,6 +95,24 @@ pub async fn handle(
     let mut response = SqsBatchResponse::default();
     response.batch_item_failures = batch_item_failures;
     Ok(response)
+}
+
+/// Works the jobs concurrently (bounded); a panic in one is that invoice's transient failure.
+async fn work(submission: &Submission, jobs: Vec<Job>, stop_ms: i64) -> Vec<(Job, Attempt, Metrics)> {
+    let settings = &submission.settings;
+    stream::iter(jobs)
+        .map(|job| async move {
+            let mut metrics = Metrics::default();
+            let work = attempt::run(submission, &job, stop_ms, &mut metrics);
+            let outcome = AssertUnwindSafe(work).catch_unwind().await.unwrap_or_else(|_| {
+                tracing::error!(org_id = %job.org_id, invoice_id = %job.invoice_id, "the attempt panicked: the invoice will be tried again");
+                Attempt::Retry(settings.retry_base)
+            });
+            (job, outcome, metrics)
+        })
+        .buffer_unordered(settings.concurrency)
+        .collect()
+        .await
 }
 
 /// Writes the terminal states decided in this invocation together (a batch's counters move once
@@ -186,7 +153,7 @@ async fn write_decisions(
 }
 
 fn seconds(wait: Duration) -> i32 {
-    i32::try_from(wait.as_secs().max(1)).unwrap_or(i32::MAX)
+    i32::try_from(wait.as_secs()).unwrap_or(i32::MAX).min(900)
 }
 
 /// Settles a message after its invoices' attempts; `true` acknowledges it.
@@ -205,42 +172,45 @@ async fn settle(submission: &Submission, message: &Received, outcomes: &[(String
         Some(SubmissionMessage::Invoice(single)) => match outcomes.first().map(|(_, outcome)| outcome) {
             Some(Attempt::Done | Attempt::Decided(_)) | None => true,
             Some(Attempt::Retry(wait)) => {
-                if let Err(error) = queue.postpone(&message.receipt_handle, seconds(*wait)).await {
+                if let Err(error) = queue
+                    .postpone(&message.receipt_handle, seconds(*wait).max(1))
+                    .await
+                {
                     tracing::warn!(cause = format!("{error:#}"), "could not delay the retry");
                 }
                 false
             }
-            Some(Attempt::Unstarted) => queue
-                .send(&SubmissionMessage::Invoice(single.clone()), 0)
+            Some(Attempt::Later { wait }) => queue
+                .send(&SubmissionMessage::Invoice(single.clone()), seconds(*wait))
                 .await
                 .is_ok(),
         },
         Some(SubmissionMessage::Chunk(chunk)) => {
             let mut handed_back = true;
-            let mut unstarted = Vec::new();
+            let mut later = Vec::new();
             for (invoice_id, outcome) in outcomes {
                 match outcome {
                     Attempt::Done | Attempt::Decided(_) => {}
                     Attempt::Retry(wait) => {
-                        let single = InvoiceMessage {
-                            org_id: chunk.org_id.clone(),
-                            invoice_id: invoice_id.clone(),
-                        };
+                        let single = InvoiceMessage::new(&chunk.org_id, invoice_id);
                         handed_back &= queue
-                            .send(&SubmissionMessage::Invoice(single), seconds(*wait))
+                            .send(&SubmissionMessage::Invoice(single), seconds(*wait).max(1))
                             .await
                             .is_ok();
                     }
-                    Attempt::Unstarted => unstarted.push(invoice_id.clone()),
+                    Attempt::Later { wait } => later.push((invoice_id.clone(), *wait)),
                 }
             }
-            if !unstarted.is_empty() {
+            if let Some(wait) = later.iter().map(|(_, wait)| *wait).min() {
                 let rest = ChunkMessage {
                     org_id: chunk.org_id.clone(),
                     batch_id: chunk.batch_id.clone(),
-                    invoice_ids: unstarted,
+                    invoice_ids: later.into_iter().map(|(id, _)| id).collect(),
                 };
-                handed_back &= queue.send(&SubmissionMessage::Chunk(rest), 0).await.is_ok();
+                handed_back &= queue
+                    .send(&SubmissionMessage::Chunk(rest), seconds(wait))
+                    .await
+                    .is_ok();
             }
             handed_back
         }
@@ -261,24 +231,5 @@ mod tests {
         context.deadline = 600_000;
         let fallback = deadline_ms(&context, Duration::from_secs(5));
         assert!((now + 4_900..=now + 6_000).contains(&fallback), "{fallback}");
-    }
-
-    #[test]
-    fn a_message_names_its_invoices_or_none() {
-        let message = |body: &str| {
-            let mut message = SqsMessage::default();
-            message.body = Some(body.to_owned());
-            message
-                .attributes
-                .insert("ApproximateReceiveCount".to_owned(), "3".to_owned());
-            Received::read(&message)
-        };
-        let chunk = message(r#"{"org_id":"o","batch_id":"b","invoice_ids":["i","j"]}"#);
-        assert_eq!(
-            chunk.invoices(),
-            [("o".to_owned(), "i".to_owned()), ("o".to_owned(), "j".to_owned())]
-        );
-        assert_eq!(chunk.receive_count, 3);
-        assert!(message("poison").invoices().is_empty());
     }
 }

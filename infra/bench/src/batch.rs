@@ -25,6 +25,8 @@ pub struct Batches<'a> {
     pub worker_binary: PathBuf,
     pub sqs: aws_sdk_sqs::Client,
     pub queue_url: String,
+    /// The provider budget the stack runs with (lifted, to keep the run short).
+    pub budget_per_minute: u32,
 }
 
 impl Batches<'_> {
@@ -112,8 +114,11 @@ impl Batches<'_> {
         );
         let invocations = worker.len();
         let per_invoice = |count: f64| count / INVOICES as f64;
+        let factus_interval = shared::provider::pacer::interval_ms(80);
         Ok(json!({
             "invoices": INVOICES,
+            "provider_budget_per_minute": self.budget_per_minute,
+            "hours_at_factus_pace": INVOICES as f64 * factus_interval as f64 / 3_600_000.0,
             "csv_bytes": body.len(),
             "sandbox_latency_ms": latency_ms,
             "status": batch["status"],

@@ -269,6 +269,11 @@ async fn main() -> anyhow::Result<()> {
             .reference("SubmissionsQueue")
             .context("no SubmissionsQueue")?
             .to_owned(),
+        budget_per_minute: state
+            .parameters
+            .get("ProviderRateLimitPerMinute")
+            .and_then(|limit| limit.parse().ok())
+            .context("no ProviderRateLimitPerMinute parameter")?,
     };
     let mut batch_runs = Vec::new();
     if run("batch") {

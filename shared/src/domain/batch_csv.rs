@@ -17,7 +17,7 @@ use crate::json::Json;
 use crate::validation::{FieldError, Problems};
 
 /// Invoice-level columns and where each goes in an invoice.
-const INVOICE_COLUMNS: [(&str, &str); 16] = [
+const INVOICE_COLUMNS: [(&str, &str); 17] = [
     ("reference_code", "reference_code"),
     ("payment_form", "payment_form"),
     ("payment_due_date", "payment_due_date"),
@@ -25,6 +25,7 @@ const INVOICE_COLUMNS: [(&str, &str); 16] = [
     ("observation", "observation"),
     ("numbering_range_id", "numbering_range_id"),
     ("currency", "currency"),
+    ("send_email", "send_email"),
     ("customer_identification_type", "customer.identification_type"),
     ("customer_identification", "customer.identification"),
     ("customer_dv", "customer.dv"),
@@ -37,13 +38,15 @@ const INVOICE_COLUMNS: [(&str, &str); 16] = [
 ];
 
 /// Item columns and their field in an item.
-const ITEM_COLUMNS: [(&str, &str); 9] = [
+const ITEM_COLUMNS: [(&str, &str); 11] = [
     ("item_code", "code_reference"),
     ("item_name", "name"),
     ("quantity", "quantity"),
     ("price", "price"),
     ("discount_rate", "discount_rate"),
+    ("discount_amount", "discount_amount"),
     ("tax_rate", "tax_rate"),
+    ("taxes", "taxes"),
     ("unit_measure", "unit_measure"),
     ("is_excluded", "is_excluded"),
     ("withholding_taxes", "withholding_taxes"),
@@ -64,7 +67,13 @@ const REQUIRED: [&str; 11] = [
 ];
 
 /// Columns that hold numbers, where a decimal comma is read when `;` separates.
-const NUMERIC: [&str; 4] = ["quantity", "price", "discount_rate", "tax_rate"];
+const NUMERIC: [&str; 5] = [
+    "quantity",
+    "price",
+    "discount_rate",
+    "discount_amount",
+    "tax_rate",
+];
 
 fn invoice_columns() -> impl Iterator<Item = (&'static str, &'static str)> {
     INVOICE_COLUMNS.into_iter()
@@ -304,10 +313,10 @@ fn invoice_of(layout: &Layout, rows: &[Row]) -> Result<InvoiceInput, Vec<InputEr
         let Some(cell) = layout.cell(first, column) else {
             continue;
         };
-        let value = if column == "numbering_range_id" {
-            Json::Number(cell.into_owned())
-        } else {
-            Json::String(cell.into_owned())
+        let value = match column {
+            "numbering_range_id" => Json::Number(cell.into_owned()),
+            "send_email" => flag(cell.into_owned()),
+            _ => Json::String(cell.into_owned()),
         };
         match field.strip_prefix("customer.") {
             Some(field) => customer.insert(field.to_owned(), value),
@@ -325,18 +334,19 @@ fn invoice_of(layout: &Layout, rows: &[Row]) -> Result<InvoiceInput, Vec<InputEr
                 continue;
             };
             let value = match column {
-                "is_excluded" => match cell.to_lowercase().as_str() {
-                    "true" | "1" | "si" | "sí" | "yes" => Json::Bool(true),
-                    "false" | "0" | "no" => Json::Bool(false),
-                    _ => Json::String(cell),
-                },
-                "withholding_taxes" => match withholdings(&cell, layout.delimiter) {
+                "is_excluded" => flag(cell),
+                "withholding_taxes" | "taxes" => match code_rate_pairs(&cell, layout.delimiter) {
                     Some(pairs) => pairs,
                     None => {
+                        let example = if column == "taxes" {
+                            "01:19|04:8"
+                        } else {
+                            "06:2.5|07:0.97"
+                        };
                         errors.push(InputError {
                             field: column.to_owned(),
                             line: Some(row.line),
-                            message: "must be code:rate pairs joined by | (06:2.5|07:0.966)".to_owned(),
+                            message: format!("must be code:rate pairs joined by | ({example})"),
                         });
                         continue;
                     }
@@ -362,8 +372,18 @@ fn invoice_of(layout: &Layout, rows: &[Row]) -> Result<InvoiceInput, Vec<InputEr
     }
 }
 
-/// `06:2.5|07:0,966` as the JSON list of withholdings; `None` when malformed.
-fn withholdings(cell: &str, delimiter: u8) -> Option<Json> {
+/// A yes/no cell as a JSON boolean; anything else stays text, for validation to name.
+fn flag(cell: String) -> Json {
+    match cell.to_lowercase().as_str() {
+        "true" | "1" | "si" | "sí" | "yes" => Json::Bool(true),
+        "false" | "0" | "no" => Json::Bool(false),
+        _ => Json::String(cell),
+    }
+}
+
+/// `06:2.5|07:0,97` as a JSON list of `{code, rate}` (taxes or withholdings); `None` when
+/// malformed.
+fn code_rate_pairs(cell: &str, delimiter: u8) -> Option<Json> {
     cell.split('|')
         .map(|pair| {
             let (code, rate) = pair.split_once(':')?;

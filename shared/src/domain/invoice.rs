@@ -1,19 +1,23 @@
 //! An invoice as a client submits it (docs/API.md, `InvoiceInput`), parsed once into types that
-//! cannot hold an invalid invoice. Parsing reports every problem with its path
-//! (`customer.dv`, `items[3].tax_rate`); JSON bodies and CSV rows (as a JSON tree) go through the
-//! same code, so a batch validates exactly as a single invoice does.
+//! cannot hold an invalid invoice, and that meets Factus's rules: what the provider would refuse
+//! is refused here, with its path (`customer.dv`, `items[3].taxes[0].rate`). JSON bodies and CSV
+//! rows (as a JSON tree) go through the same code, so a batch validates exactly as a single
+//! invoice does. The customer and the items have their own modules.
+
+mod customer;
+mod item;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::email::Email;
+pub use customer::{Customer, IdentificationType, LegalOrganization};
+pub use item::{Discount, Item, MAX_ITEMS, Tax, TaxCode, Withholding, WithholdingCode};
+
 use super::money::parse_decimal;
-use super::nit::{Nit, NitError};
 use super::text::bounded;
-use crate::json::{Json, Object, as_array, as_bool, as_number_text};
+use crate::json::{Json, Object, as_bool, as_number_text};
 use crate::validation::Problems;
 
-pub const MAX_ITEMS: usize = 500;
 const MAX_REFERENCE: usize = 64;
 const MAX_NAME: usize = 200;
 const MAX_CODE: usize = 50;
@@ -53,120 +57,14 @@ pub enum PaymentForm {
     Credit,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum IdentificationType {
-    #[serde(rename = "NIT")]
-    Nit,
-    #[serde(rename = "CC")]
-    CitizenCard,
-    #[serde(rename = "CE")]
-    ForeignerCard,
-    #[serde(rename = "TI")]
-    IdentityCard,
-    #[serde(rename = "PP")]
-    Passport,
-    #[serde(rename = "NIT_FOREIGN")]
-    ForeignNit,
-}
-
-impl IdentificationType {
-    const NAMES: [(&'static str, IdentificationType); 6] = [
-        ("NIT", Self::Nit),
-        ("CC", Self::CitizenCard),
-        ("CE", Self::ForeignerCard),
-        ("TI", Self::IdentityCard),
-        ("PP", Self::Passport),
-        ("NIT_FOREIGN", Self::ForeignNit),
-    ];
-
-    fn parse(text: &str) -> Result<Self, &'static str> {
-        Self::NAMES
-            .iter()
-            .find(|(name, _)| *name == text)
-            .map(|(_, kind)| *kind)
-            .ok_or("must be one of NIT, CC, CE, TI, PP, NIT_FOREIGN")
-    }
-
-    pub fn as_str(self) -> &'static str {
-        Self::NAMES
-            .iter()
-            .find(|(_, kind)| *kind == self)
-            .map_or("NIT", |(name, _)| name)
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LegalOrganization {
-    Company,
-    Person,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Customer {
-    pub identification_type: IdentificationType,
-    pub identification: String,
-    /// The NIT's check digit; only for `NIT`.
-    pub dv: Option<String>,
-    pub legal_organization: LegalOrganization,
-    pub name: String,
-    pub email: String,
-    pub address: Option<String>,
-    pub phone: Option<String>,
-    pub municipality_code: Option<String>,
-}
-
-/// Withholdings (retenciones): on the line's taxable base, or on its tax for ReteIVA.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum WithholdingCode {
-    /// ReteIVA: a share of the line's tax.
-    #[serde(rename = "05")]
-    ReteIva,
-    /// ReteFuente: on the taxable base.
-    #[serde(rename = "06")]
-    ReteFuente,
-    /// ReteICA: on the taxable base.
-    #[serde(rename = "07")]
-    ReteIca,
-}
-
-impl WithholdingCode {
-    pub fn parse(text: &str) -> Result<Self, &'static str> {
-        match text {
-            "05" => Ok(Self::ReteIva),
-            "06" => Ok(Self::ReteFuente),
-            "07" => Ok(Self::ReteIca),
-            _ => Err("must be 05 (ReteIVA), 06 (ReteFuente) or 07 (ReteICA)"),
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
+impl PaymentForm {
+    /// DIAN's code ("Códigos de formas de pago"): 1 contado, 2 crédito.
+    pub fn dian_code(self) -> &'static str {
         match self {
-            Self::ReteIva => "05",
-            Self::ReteFuente => "06",
-            Self::ReteIca => "07",
+            Self::Cash => "1",
+            Self::Credit => "2",
         }
     }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Withholding {
-    pub code: WithholdingCode,
-    pub rate: Decimal,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Item {
-    pub code_reference: String,
-    pub name: String,
-    pub quantity: Decimal,
-    pub price: Decimal,
-    pub discount_rate: Decimal,
-    /// 0, 5 or 19; 0 when the item is excluded from VAT.
-    pub tax_rate: Decimal,
-    pub unit_measure: String,
-    pub is_excluded: bool,
-    pub withholding_taxes: Vec<Withholding>,
 }
 
 /// A valid invoice, with every default filled in.
@@ -180,6 +78,8 @@ pub struct InvoiceInput {
     pub numbering_range_id: Option<u64>,
     pub currency: String,
     pub observation: Option<String>,
+    /// Whether the provider e-mails the customer the issued invoice (Factus's default: yes).
+    pub send_email: bool,
     pub customer: Customer,
     pub items: Vec<Item>,
 }
@@ -279,9 +179,17 @@ impl InvoiceInput {
         };
         let method_path = root.path_of("payment_method_code");
         let payment_method_code = match root.optional_str("payment_method_code", problems) {
-            Some(method) if !method.is_empty() => {
-                code(method, 3).map_err(|m| problems.add(&method_path, m)).ok()
-            }
+            Some(method) if !method.is_empty() => match codes::name(codes::PAYMENT_METHODS, method) {
+                Some(_) => Some(method.to_owned()),
+                None => {
+                    let known: Vec<&str> = codes::PAYMENT_METHODS.iter().map(|row| row.code).collect();
+                    problems.add(
+                        &method_path,
+                        format!("must be one of DIAN's payment methods: {}", known.join(", ")),
+                    );
+                    None
+                }
+            },
             _ => Some("10".to_owned()),
         };
         let range_path = root.path_of("numbering_range_id");
@@ -304,12 +212,16 @@ impl InvoiceInput {
             }
         };
         let observation = optional_text(&mut root, "observation", MAX_OBSERVATION, problems);
+        let email_path = root.path_of("send_email");
+        let send_email = root
+            .optional("send_email")
+            .map_or(Some(true), |value| as_bool(value, &email_path, problems));
         let customer = root
             .required("customer", problems)
-            .and_then(|value| parse_customer(value, &root.path_of("customer"), problems));
+            .and_then(|value| customer::parse_customer(value, &root.path_of("customer"), problems));
         let items = root
             .required("items", problems)
-            .and_then(|value| parse_items(value, &root.path_of("items"), problems));
+            .and_then(|value| item::parse_items(value, &root.path_of("items"), problems));
         root.finish(problems);
         if problems.len() > before {
             return None;
@@ -322,210 +234,11 @@ impl InvoiceInput {
             numbering_range_id,
             currency: currency?,
             observation,
+            send_email: send_email?,
             customer: customer?,
             items: items?,
         })
     }
-}
-
-fn parse_customer(value: &Json, path: &str, problems: &mut Problems) -> Option<Customer> {
-    let mut customer = Object::read(value, path, problems)?;
-    let identification_type = customer.parsed("identification_type", problems, IdentificationType::parse);
-    let identification_path = customer.path_of("identification");
-    let dv_path = customer.path_of("dv");
-    let identification = customer.required_str("identification", problems).map(str::trim);
-    let dv = customer
-        .optional("dv")
-        .and_then(|dv| as_number_text(dv, &dv_path, problems))
-        .filter(|dv| !dv.is_empty());
-    let (identification, dv) = match (identification_type, identification) {
-        (Some(IdentificationType::Nit), Some(number)) => match dv {
-            None => {
-                problems.add(&dv_path, "is required for a NIT");
-                (None, None)
-            }
-            Some(dv) => match Nit::parse(number, dv) {
-                Ok(nit) => (Some(nit.number().to_owned()), Some(nit.dv().to_string())),
-                Err(NitError::Number(message)) => {
-                    problems.add(&identification_path, message);
-                    (None, None)
-                }
-                Err(NitError::CheckDigit(message)) => {
-                    problems.add(&dv_path, message);
-                    (None, None)
-                }
-            },
-        },
-        (Some(IdentificationType::CitizenCard | IdentificationType::IdentityCard), Some(number)) => (
-            digits(number, 3, 15)
-                .map_err(|m| problems.add(&identification_path, m))
-                .ok(),
-            None,
-        ),
-        (Some(_), Some(number)) => (
-            code(number, 20)
-                .map_err(|m| problems.add(&identification_path, m))
-                .ok(),
-            None,
-        ),
-        _ => (None, None),
-    };
-    let legal_organization = customer.parsed("legal_organization", problems, |text| match text {
-        "company" => Ok(LegalOrganization::Company),
-        "person" => Ok(LegalOrganization::Person),
-        _ => Err("must be company or person"),
-    });
-    let name = customer.parsed("name", problems, |name| bounded(name, MAX_NAME));
-    let email = customer.parsed("email", problems, Email::parse);
-    let address = optional_text(&mut customer, "address", MAX_ADDRESS, problems);
-    let phone_path = customer.path_of("phone");
-    let phone = optional_text(&mut customer, "phone", 20, problems).filter(|phone| {
-        let valid = phone.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c));
-        if !valid {
-            problems.add(&phone_path, "must hold only digits, spaces and + - ( )");
-        }
-        valid
-    });
-    let municipality_path = customer.path_of("municipality_code");
-    let municipality_code = customer
-        .optional_str("municipality_code", problems)
-        .filter(|code| !code.is_empty())
-        .and_then(|code| {
-            digits(code, 5, 5)
-                .map_err(|m| problems.add(&municipality_path, m))
-                .ok()
-        });
-    customer.finish(problems);
-    Some(Customer {
-        identification_type: identification_type?,
-        identification: identification?,
-        dv,
-        legal_organization: legal_organization?,
-        name: name?,
-        email: email?.to_string(),
-        address,
-        phone,
-        municipality_code,
-    })
-}
-
-fn parse_items(value: &Json, path: &str, problems: &mut Problems) -> Option<Vec<Item>> {
-    let elements = as_array(value, path, problems)?;
-    if elements.is_empty() || elements.len() > MAX_ITEMS {
-        problems.add(path, format!("must hold 1 to {MAX_ITEMS} items"));
-        return None;
-    }
-    let items: Vec<Option<Item>> = elements
-        .iter()
-        .map(|(item_path, item)| parse_item(item, item_path, problems))
-        .collect();
-    items.into_iter().collect()
-}
-
-fn parse_item(value: &Json, path: &str, problems: &mut Problems) -> Option<Item> {
-    let mut item = Object::read(value, path, problems)?;
-    let code_reference = item.parsed("code_reference", problems, |text| bounded(text, MAX_CODE));
-    let name = item.parsed("name", problems, |text| bounded(text, MAX_NAME));
-    let quantity_path = item.path_of("quantity");
-    let quantity = decimal(&mut item, "quantity", true, 6, 9, problems).filter(|quantity| {
-        let positive = *quantity > Decimal::ZERO;
-        if !positive {
-            problems.add(&quantity_path, "must be greater than 0");
-        }
-        positive
-    });
-    let price_path = item.path_of("price");
-    let price = decimal(&mut item, "price", true, 2, 13, problems).filter(|price| {
-        let valid = *price >= Decimal::ZERO;
-        if !valid {
-            problems.add(&price_path, "must not be negative");
-        }
-        valid
-    });
-    let discount_path = item.path_of("discount_rate");
-    let discount_rate = match decimal(&mut item, "discount_rate", false, 2, 3, problems) {
-        Some(rate) if rate < Decimal::ZERO || rate > Decimal::ONE_HUNDRED => {
-            problems.add(&discount_path, "must be from 0 to 100");
-            None
-        }
-        Some(rate) => Some(rate),
-        None => Some(Decimal::ZERO),
-    };
-    let excluded_path = item.path_of("is_excluded");
-    let is_excluded = item
-        .optional("is_excluded")
-        .map_or(Some(false), |v| as_bool(v, &excluded_path, problems));
-    let tax_path = item.path_of("tax_rate");
-    let tax_rate = decimal(&mut item, "tax_rate", false, 2, 3, problems);
-    let tax_rate = match (is_excluded, tax_rate) {
-        (Some(true), None) => Some(Decimal::ZERO),
-        (Some(true), Some(rate)) if rate.is_zero() => Some(Decimal::ZERO),
-        (Some(true), Some(_)) => {
-            problems.add(&tax_path, "must be 0 or absent when the item is excluded");
-            None
-        }
-        (_, Some(rate)) if [0, 5, 19].iter().any(|allowed| rate == Decimal::from(*allowed)) => Some(rate),
-        (_, Some(_)) => {
-            problems.add(&tax_path, "must be 0, 5 or 19");
-            None
-        }
-        (Some(false), None) => {
-            problems.add(&tax_path, "is required unless the item is excluded");
-            None
-        }
-        (None, None) => None,
-    };
-    let unit_path = item.path_of("unit_measure");
-    let unit_measure = match item.optional_str("unit_measure", problems) {
-        Some(unit) if !unit.is_empty() => code(unit, 10).map_err(|m| problems.add(&unit_path, m)).ok(),
-        _ => Some("94".to_owned()),
-    };
-    let withholding_taxes = match item.optional("withholding_taxes") {
-        None => Some(Vec::new()),
-        Some(value) => parse_withholdings(value, &item.path_of("withholding_taxes"), problems),
-    };
-    item.finish(problems);
-    Some(Item {
-        code_reference: code_reference?,
-        name: name?,
-        quantity: quantity?,
-        price: price?,
-        discount_rate: discount_rate?,
-        tax_rate: tax_rate?,
-        unit_measure: unit_measure?,
-        is_excluded: is_excluded?,
-        withholding_taxes: withholding_taxes?,
-    })
-}
-
-fn parse_withholdings(value: &Json, path: &str, problems: &mut Problems) -> Option<Vec<Withholding>> {
-    let elements = as_array(value, path, problems)?;
-    let mut withholdings: Vec<Option<Withholding>> = Vec::new();
-    for (element_path, element) in &elements {
-        let Some(mut object) = Object::read(element, element_path, problems) else {
-            withholdings.push(None);
-            continue;
-        };
-        let code_path = object.path_of("code");
-        let code = object.parsed("code", problems, WithholdingCode::parse);
-        let rate_path = object.path_of("rate");
-        // ReteICA rates are per mil in practice (0.966 % = 9.66 ‰): three decimals.
-        let rate = decimal(&mut object, "rate", true, 3, 3, problems).filter(|rate| {
-            let valid = *rate >= Decimal::ZERO && *rate <= Decimal::ONE_HUNDRED;
-            if !valid {
-                problems.add(&rate_path, "must be from 0 to 100");
-            }
-            valid
-        });
-        object.finish(problems);
-        if let Some(code) = code
-            && withholdings.iter().flatten().any(|w| w.code == code)
-        {
-            problems.add(&code_path, "appears twice on this item");
-        }
-        withholdings.push(code.zip(rate).map(|(code, rate)| Withholding { code, rate }));
-    }
-    withholdings.into_iter().collect()
 }
 
 #[cfg(test)]

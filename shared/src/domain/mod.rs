@@ -3,7 +3,6 @@
 
 pub mod batch;
 pub mod batch_csv;
-pub mod cufe;
 pub mod email;
 pub mod invoice;
 pub mod money;

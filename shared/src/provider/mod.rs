@@ -1,319 +1,100 @@
-//! The e-invoicing provider (a Factus-compatible API): OAuth2 password grant with the token
-//! cached per container and refreshed before it expires (and once on a 401), bill submission,
-//! look-up by reference code, and the classification of every answer as issued, rejected (the
-//! provider's messages, final) or transient (timeouts, connection errors, 5xx, 429: try again).
-//!
-//! The credentials come from a Secrets Manager secret,
-//! `{"client_id", "client_secret", "username", "password"}`, read on first use.
+//! The e-invoicing provider, Factus API v2 (its docs: `developers.factus.com.co`, v2): every
+//! call paced by the account's shared rate budget ([`pacer`]), authorised by a token of the
+//! account's credentials ([`token`]); the bill's body ([`request`]); the answers read and
+//! classified ([`answer`]); and the four calls invoicer makes: create a bill, look a reference
+//! up (list, then view for the CUFE), list the pending bills, delete a pending bill.
 
-mod document;
+mod answer;
+pub mod pacer;
+mod request;
+mod token;
 
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
-use anyhow::Context;
 use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
 use serde_json::Value;
-use tokio::sync::Mutex;
+use tokio::sync::OnceCell;
 
-pub use document::{Bill, bill_of, is_ours, messages_of, provider_reference, validate_request};
+pub use answer::{Bill, Created, classify_created, messages};
+pub use pacer::{Paced, Pacer, Slots};
+pub use request::{bill_request, provider_reference, split_reference};
 
-use crate::invoices::Invoice;
+use crate::store::Store;
+use token::{TokenError, Tokens};
 
-/// Refresh a token this long before the provider says it expires.
-const TOKEN_MARGIN: Duration = Duration::from_secs(60);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Rows asked for when listing: the pending bills of an account are one or two.
+const PAGE: &str = "100";
+/// Pages read when looking a reference up, whose filter also matches longer codes.
+const MAX_PAGES: u32 = 5;
 
-/// What became of a submission.
+/// Why a call was not made or not answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// Issued now, or found issued before (and checked to be ours).
-    Issued(Bill),
-    /// Refused for good, with the provider's messages.
-    Rejected(Vec<String>),
-    /// Not decided: try again later (no sooner than `retry_after` when the provider said so).
-    Transient(Transient),
+pub enum CallError {
+    /// The account's budget has no slot soon enough: come back after this long.
+    Paced(Duration),
+    /// The account cannot work (credentials refused): not this invoice's fault.
+    AccountProblem(String),
+    /// Timeouts, connection errors, 5xx, an unreadable answer, the budget unreadable.
+    Transient(String),
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Transient {
-    pub reason: String,
-    pub retry_after: Option<Duration>,
+/// The calls one piece of work may make: some already reserved (`prepaid`), the rest reserved
+/// one at a time; none whose slot comes after `latest_ms` (the work's deadline).
+pub struct Calls {
+    prepaid: AtomicU32,
+    latest_ms: i64,
 }
 
-impl Transient {
-    fn new(reason: impl Into<String>) -> Self {
+impl Calls {
+    pub fn new(prepaid: u32, latest_ms: i64) -> Self {
         Self {
-            reason: reason.into(),
-            retry_after: None,
+            prepaid: AtomicU32::new(prepaid),
+            latest_ms,
         }
     }
 }
 
-#[derive(Deserialize)]
-struct Credentials {
-    client_id: String,
-    client_secret: SecretString,
-    username: String,
-    password: SecretString,
+/// An answer: its status, headers and JSON body (`Null` when it has none).
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    content: Value,
 }
 
-#[derive(Deserialize)]
-struct TokenAnswer {
-    access_token: SecretString,
-    expires_in: u64,
+impl Answer {
+    fn retry_after(&self) -> Option<Duration> {
+        let seconds: u64 = self
+            .headers
+            .get("retry-after")?
+            .to_str()
+            .ok()?
+            .trim()
+            .parse()
+            .ok()?;
+        Some(Duration::from_secs(seconds))
+    }
 }
 
-struct Token {
-    value: SecretString,
-    refresh_at: Instant,
+/// What became of a deletion.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Deleted {
+    /// Deleted now, or gone already (404): either way nothing is pending under the reference.
+    Cleared,
+    /// The provider would not delete it (a validated bill cannot be deleted).
+    Refused(String),
 }
 
 /// The provider client of one container.
 pub struct Provider {
     http: reqwest::Client,
     base_url: String,
-    secrets: aws_sdk_secretsmanager::Client,
-    secret_id: String,
-    credentials: Mutex<Option<Credentials>>,
-    token: Mutex<Option<Token>>,
-}
-
-impl Provider {
-    pub fn new(
-        base_url: &str,
-        timeout: Duration,
-        secrets: aws_sdk_secretsmanager::Client,
-        secret_id: &str,
-    ) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(timeout)
-            .build()?;
-        Ok(Self {
-            http,
-            base_url: base_url.trim_end_matches('/').to_owned(),
-            secrets,
-            secret_id: secret_id.to_owned(),
-            credentials: Mutex::new(None),
-            token: Mutex::new(None),
-        })
-    }
-
-    async fn read_credentials(&self) -> anyhow::Result<Credentials> {
-        let secret = self
-            .secrets
-            .get_secret_value()
-            .secret_id(&self.secret_id)
-            .send()
-            .await
-            .map_err(aws_sdk_secretsmanager::Error::from)
-            .context("reading the provider's credentials")?;
-        serde_json::from_str(secret.secret_string().unwrap_or_default()).map_err(|_| {
-            anyhow::anyhow!("the provider secret is not {{client_id, client_secret, username, password}}")
-        })
-    }
-
-    /// A valid access token: the cached one, or a new one from the password grant.
-    async fn token(&self) -> Result<SecretString, Transient> {
-        let mut token = self.token.lock().await;
-        if let Some(current) = token.as_ref().filter(|t| Instant::now() < t.refresh_at) {
-            return Ok(current.value.clone());
-        }
-        let mut credentials = self.credentials.lock().await;
-        if credentials.is_none() {
-            *credentials = Some(
-                self.read_credentials()
-                    .await
-                    .map_err(|e| Transient::new(format!("{e:#}")))?,
-            );
-        }
-        let Some(credentials) = credentials.as_ref() else {
-            return Err(Transient::new("no provider credentials"));
-        };
-        let form = [
-            ("grant_type", "password"),
-            ("client_id", credentials.client_id.as_str()),
-            ("client_secret", credentials.client_secret.expose_secret()),
-            ("username", credentials.username.as_str()),
-            ("password", credentials.password.expose_secret()),
-        ];
-        let answer = self
-            .http
-            .post(format!("{}/oauth/token", self.base_url))
-            .header("accept", "application/json")
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| Transient::new(format!("the provider's token endpoint: {}", describe(&e))))?;
-        if !answer.status().is_success() {
-            return Err(Transient::new(format!(
-                "the provider refused our credentials ({})",
-                answer.status()
-            )));
-        }
-        let fresh: TokenAnswer = answer
-            .json()
-            .await
-            .map_err(|_| Transient::new("the provider's token answer is unreadable"))?;
-        let lifetime = Duration::from_secs(fresh.expires_in).saturating_sub(TOKEN_MARGIN);
-        *token = Some(Token {
-            value: fresh.access_token.clone(),
-            refresh_at: Instant::now() + lifetime,
-        });
-        Ok(fresh.access_token)
-    }
-
-    async fn forget_token(&self) {
-        *self.token.lock().await = None;
-    }
-
-    /// Sends a request with the bearer token; on a 401, once more with a new token.
-    async fn authorized(
-        &self,
-        build: impl Fn(&str) -> reqwest::RequestBuilder,
-    ) -> Result<reqwest::Response, Transient> {
-        for attempt in 0..2 {
-            let token = self.token().await?;
-            let answer = build(token.expose_secret())
-                .header("accept", "application/json")
-                .send()
-                .await
-                .map_err(|e| Transient::new(describe(&e)))?;
-            if answer.status() != StatusCode::UNAUTHORIZED || attempt == 1 {
-                return Ok(answer);
-            }
-            self.forget_token().await;
-        }
-        Err(Transient::new("the provider keeps refusing our token"))
-    }
-
-    /// Submits `invoice` as `POST /v1/bills/validate`.
-    pub async fn submit(&self, invoice: &Invoice) -> Outcome {
-        let body = validate_request(invoice);
-        let url = format!("{}/v1/bills/validate", self.base_url);
-        let answer = match self
-            .authorized(|token| self.http.post(&url).bearer_auth(token).json(&body))
-            .await
-        {
-            Ok(answer) => answer,
-            Err(transient) => return Outcome::Transient(transient),
-        };
-        let status = answer.status();
-        let retry_after = retry_after(&answer);
-        let content: Value = answer.json().await.unwrap_or(Value::Null);
-        match classify(status, retry_after, &content) {
-            Answer::Decided(outcome) => outcome,
-            Answer::AlreadyExists(bill) => self.adopt(invoice, bill).await,
-        }
-    }
-
-    /// The provider already has a bill with this reference code: it is this invoice, issued by an
-    /// earlier attempt whose answer was lost, if it is ours; else the code is taken.
-    async fn adopt(&self, invoice: &Invoice, bill: Option<Bill>) -> Outcome {
-        let reference = provider_reference(
-            &invoice.organization_id,
-            invoice.document.input.reference_code.as_str(),
-        );
-        let bill = match bill {
-            Some(bill) => Some(bill),
-            None => match self.find(&reference).await {
-                Ok(found) => found,
-                Err(transient) => return Outcome::Transient(transient),
-            },
-        };
-        match bill {
-            Some(bill) if is_ours(&bill, invoice) => Outcome::Issued(bill),
-            Some(_) => Outcome::Rejected(vec![
-                "the provider holds another document with this reference code".to_owned(),
-            ]),
-            None => Outcome::Transient(Transient::new(
-                "the provider reports the reference code as used but shows no bill",
-            )),
-        }
-    }
-
-    /// The bill issued with `reference`, if any.
-    pub async fn find(&self, reference: &str) -> Result<Option<Bill>, Transient> {
-        let url = format!("{}/v1/bills", self.base_url);
-        let answer = self
-            .authorized(|token| {
-                self.http
-                    .get(&url)
-                    .bearer_auth(token)
-                    .query(&[("filter[reference_code]", reference)])
-            })
-            .await?;
-        let status = answer.status();
-        if !status.is_success() {
-            return Err(Transient {
-                reason: format!("looking a bill up: the provider answered {status}"),
-                retry_after: retry_after(&answer),
-            });
-        }
-        let content: Value = answer
-            .json()
-            .await
-            .map_err(|_| Transient::new("the provider's bill list is unreadable"))?;
-        let bills = content
-            .get("data")
-            .and_then(|d| d.get("data").or(Some(d)))
-            .and_then(Value::as_array);
-        Ok(bills
-            .into_iter()
-            .flatten()
-            .filter_map(bill_of)
-            .find(|bill| bill.reference_code == reference))
-    }
-}
-
-/// What an answer to a submission says.
-#[derive(Debug, PartialEq, Eq)]
-enum Answer {
-    Decided(Outcome),
-    /// 409: the reference code is taken, by this invoice or another document.
-    AlreadyExists(Option<Bill>),
-}
-
-/// Issued (2xx), taken (409), transient (408, 429, 5xx) or rejected (any other 4xx, with the
-/// provider's messages).
-fn classify(status: StatusCode, retry_after: Option<Duration>, content: &Value) -> Answer {
-    let transient = || {
-        Outcome::Transient(Transient {
-            reason: format!("the provider answered {status}"),
-            retry_after,
-        })
-    };
-    Answer::Decided(match status {
-        s if s.is_success() => match bill_of(content) {
-            Some(bill) => Outcome::Issued(bill),
-            None => Outcome::Transient(Transient::new("the provider's answer holds no bill")),
-        },
-        StatusCode::CONFLICT => return Answer::AlreadyExists(bill_of(content)),
-        StatusCode::TOO_MANY_REQUESTS | StatusCode::REQUEST_TIMEOUT => transient(),
-        s if s.is_client_error() => {
-            let messages = messages_of(content);
-            Outcome::Rejected(if messages.is_empty() {
-                vec![format!("rejected ({status})")]
-            } else {
-                messages
-            })
-        }
-        _ => transient(),
-    })
-}
-
-fn retry_after(answer: &reqwest::Response) -> Option<Duration> {
-    let seconds: u64 = answer
-        .headers()
-        .get("retry-after")?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    Some(Duration::from_secs(seconds))
+    tokens: Tokens,
+    pacer: Pacer,
+    account: OnceCell<String>,
 }
 
 /// A transport error in words (never the URL's query, never a body).
@@ -327,65 +108,421 @@ fn describe(error: &reqwest::Error) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-
-    fn bill() -> Value {
-        json!({"data": {"bill": {"reference_code": "o-1", "number": "SETP1", "cufe": "c", "qr": "q", "total": "10.00"}}})
+impl Provider {
+    pub fn new(
+        base_url: &str,
+        timeout: Duration,
+        secrets: aws_sdk_secretsmanager::Client,
+        secret_id: &str,
+        store: Store,
+        limit_per_minute: u32,
+    ) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        Ok(Self {
+            http,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            tokens: Tokens::new(secrets, secret_id),
+            pacer: Pacer::new(store, limit_per_minute),
+            account: OnceCell::new(),
+        })
     }
 
-    #[test]
-    fn answers_are_issued_rejected_taken_or_transient() {
-        assert!(
-            matches!(classify(StatusCode::CREATED, None, &bill()), Answer::Decided(Outcome::Issued(b)) if b.number == "SETP1")
-        );
-        assert!(matches!(
-            classify(StatusCode::CONFLICT, None, &bill()),
-            Answer::AlreadyExists(Some(_))
-        ));
-        assert_eq!(
-            classify(StatusCode::CONFLICT, None, &Value::Null),
-            Answer::AlreadyExists(None)
-        );
-        let invalid =
-            json!({"message": "Validation error", "data": {"errors": {"customer.email": ["is invalid"]}}});
-        assert_eq!(
-            classify(StatusCode::UNPROCESSABLE_ENTITY, None, &invalid),
-            Answer::Decided(Outcome::Rejected(vec!["customer.email: is invalid".to_owned()]))
-        );
-        assert_eq!(
-            classify(StatusCode::BAD_REQUEST, None, &Value::Null),
-            Answer::Decided(Outcome::Rejected(vec!["rejected (400 Bad Request)".to_owned()]))
-        );
-        for status in [
-            StatusCode::INTERNAL_SERVER_ERROR,
-            StatusCode::BAD_GATEWAY,
-            StatusCode::SERVICE_UNAVAILABLE,
-            StatusCode::REQUEST_TIMEOUT,
-        ] {
-            assert!(
-                matches!(
-                    classify(status, None, &Value::Null),
-                    Answer::Decided(Outcome::Transient(_))
-                ),
-                "{status}"
+    pub fn pacer(&self) -> &Pacer {
+        &self.pacer
+    }
+
+    /// The account's key in the rate budget: a digest of the provider's URL and the user (the
+    /// limit is per user), never the user's name itself.
+    pub async fn account(&self) -> Result<String, CallError> {
+        self.account
+            .get_or_try_init(|| async {
+                let credentials = self.tokens.credentials().await.map_err(token_error)?;
+                let digest = aws_lc_rs::digest::digest(
+                    &aws_lc_rs::digest::SHA256,
+                    format!("{}\n{}", self.base_url, credentials.username).as_bytes(),
+                );
+                Ok(digest.as_ref()[..8].iter().map(|b| format!("{b:02x}")).collect())
+            })
+            .await
+            .cloned()
+    }
+
+    /// Reserves `count` calls of a lane of the account, the first no later than
+    /// `latest_start_ms`; see [`Pacer::reserve`].
+    pub async fn reserve(
+        &self,
+        lane: pacer::Lane,
+        count: u32,
+        latest_start_ms: i64,
+    ) -> Result<Slots, CallError> {
+        let account = self.account().await?;
+        match self.pacer.reserve(&account, lane, count, latest_start_ms).await {
+            Ok(Ok(slots)) => Ok(slots),
+            Ok(Err(Paced(wait))) => Err(CallError::Paced(wait)),
+            Err(error) => Err(CallError::Transient(format!(
+                "the rate budget could not be read: {error:#}"
+            ))),
+        }
+    }
+
+    /// Records that the pending bill of `reference` still has to be deleted (or no longer).
+    pub async fn owe_deletion(&self, reference: &str, owed: bool) {
+        let Ok(account) = self.account().await else { return };
+        if let Err(error) = self.pacer.owe_deletion(&account, reference, owed).await {
+            tracing::error!(cause = format!("{error:#}"), "could not record a deletion owed");
+        }
+    }
+
+    /// Deletes the rejected bill of `reference` (a pending rejected bill blocks the account);
+    /// when it cannot be now, the deletion is owed to the account and paid before its next work.
+    /// `true` when nothing is pending under the reference any more.
+    pub async fn clear(&self, calls: &Calls, reference: &str) -> bool {
+        match self.delete(calls, reference).await {
+            Ok(Deleted::Cleared) => {
+                self.owe_deletion(reference, false).await;
+                true
+            }
+            Ok(Deleted::Refused(reason)) => {
+                tracing::error!(reason, "the provider would not delete a rejected bill");
+                false
+            }
+            Err(error) => {
+                tracing::warn!(
+                    ?error,
+                    "the rejected bill could not be deleted now: the deletion is owed"
+                );
+                self.owe_deletion(reference, true).await;
+                false
+            }
+        }
+    }
+
+    /// Marks the account blocked by a pending bill for `duration`, as `mode` says; `true` when it
+    /// was marked (for [`pacer::Block::Take`]: the caller settles the block). A failure to mark
+    /// is `false`: nobody is held back, and nobody settles on its strength.
+    pub async fn block(&self, mode: pacer::Block, duration: Duration) -> bool {
+        let Ok(account) = self.account().await else {
+            return false;
+        };
+        self.pacer
+            .block(&account, mode, duration)
+            .await
+            .inspect_err(|error| {
+                tracing::error!(cause = format!("{error:#}"), "could not mark the account blocked")
+            })
+            .unwrap_or(false)
+    }
+
+    /// How long submissions hold back while a pending bill blocks the account before they
+    /// look again: about two urgent calls, the time a settlement takes.
+    pub fn block_hold(&self) -> Duration {
+        let urgent = self.pacer.interval_ms(pacer::Lane::Urgent);
+        Duration::from_millis(u64::try_from(2 * urgent).unwrap_or(u64::MAX)).max(Duration::from_secs(1))
+    }
+
+    /// The account's block is settled.
+    pub async fn unblock(&self) {
+        let Ok(account) = self.account().await else { return };
+        if let Err(error) = self.pacer.unblock(&account).await {
+            tracing::error!(
+                cause = format!("{error:#}"),
+                "could not mark the account unblocked"
             );
         }
-        let limited = classify(
-            StatusCode::TOO_MANY_REQUESTS,
-            Some(Duration::from_secs(7)),
-            &Value::Null,
-        );
-        assert!(
-            matches!(limited, Answer::Decided(Outcome::Transient(Transient { retry_after: Some(wait), .. })) if wait.as_secs() == 7)
-        );
-        // A success without a bill is not a decision.
-        assert!(matches!(
-            classify(StatusCode::OK, None, &json!({})),
-            Answer::Decided(Outcome::Transient(_))
-        ));
+    }
+
+    /// Takes the slot of one call: a prepaid one, or one of the urgent lane reserved now and
+    /// waited for (a call beyond the one reserved for a piece of work is one its answer needs).
+    async fn slot(&self, calls: &Calls) -> Result<(), CallError> {
+        let prepaid = calls
+            .prepaid
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| left.checked_sub(1));
+        if prepaid.is_ok() {
+            return Ok(());
+        }
+        let slots = self.reserve(pacer::Lane::Urgent, 1, calls.latest_ms).await?;
+        pacer::wait_for(slots.from_ms, calls.latest_ms)
+            .await
+            .map_err(|Paced(wait)| CallError::Paced(wait))
+    }
+
+    /// A token: the current one, or a new one from the token endpoint (a call of its own).
+    async fn token(&self, calls: &Calls) -> Result<SecretString, CallError> {
+        if let Some(token) = self.tokens.current().await {
+            return Ok(token);
+        }
+        let _renewing = self.tokens.renewing.lock().await;
+        if let Some(token) = self.tokens.current().await {
+            return Ok(token);
+        }
+        let credentials = self.tokens.credentials().await.map_err(token_error)?;
+        for _ in 0..2 {
+            let grant = self.tokens.next_grant(&credentials).await;
+            let refreshing = grant
+                .iter()
+                .any(|(k, v)| *k == "grant_type" && v == "refresh_token");
+            self.slot(calls).await?;
+            let answer = self
+                .http
+                .post(format!("{}/oauth/token", self.base_url))
+                .header("accept", "application/json")
+                .form(&grant)
+                .send()
+                .await
+                .map_err(|e| {
+                    CallError::Transient(format!("the provider's token endpoint: {}", describe(&e)))
+                })?;
+            let status = answer.status();
+            if status.is_success() {
+                return self.tokens.keep(answer).await.map_err(token_error);
+            }
+            if refreshing && status.is_client_error() {
+                // The refresh token is spent or unknown: the password grant next.
+                self.tokens.forget(true).await;
+                continue;
+            }
+            if status.is_client_error() {
+                self.tokens.forget_credentials().await;
+                return Err(CallError::AccountProblem(format!(
+                    "the provider refuses our credentials ({status})"
+                )));
+            }
+            return Err(CallError::Transient(format!(
+                "the provider's token endpoint answered {status}"
+            )));
+        }
+        Err(CallError::Transient("no token could be had".to_owned()))
+    }
+
+    /// Sends a request with a token, paced; on a 401, once more with a new token.
+    async fn send(
+        &self,
+        calls: &Calls,
+        build: impl Fn(&str) -> reqwest::RequestBuilder,
+    ) -> Result<Answer, CallError> {
+        let account = self.account().await?;
+        for attempt in 0..2 {
+            let token = self.token(calls).await?;
+            self.slot(calls).await?;
+            let response = build(token.expose_secret())
+                .header("accept", "application/json")
+                .send()
+                .await
+                .map_err(|e| CallError::Transient(describe(&e)))?;
+            let status = response.status();
+            let headers = response.headers().clone();
+            self.pacer.observe(&account, status, &headers).await;
+            if status == StatusCode::UNAUTHORIZED && attempt == 0 {
+                self.tokens.forget(false).await;
+                continue;
+            }
+            let content = response.json().await.unwrap_or(Value::Null);
+            return Ok(Answer {
+                status,
+                headers,
+                content,
+            });
+        }
+        Err(CallError::AccountProblem(
+            "the provider refuses our fresh token".to_owned(),
+        ))
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// `POST /v2/bills/validate`.
+    pub async fn create(&self, calls: &Calls, body: &Value) -> Result<Created, CallError> {
+        let url = self.url("/v2/bills/validate");
+        let answer = self
+            .send(calls, |token| self.http.post(&url).bearer_auth(token).json(body))
+            .await?;
+        Ok(classify_created(
+            answer.status,
+            answer.retry_after(),
+            &answer.content,
+        ))
+    }
+
+    /// One page of the bills of a list filter (`filter[reference_code]`, `filter[status]`), and
+    /// whether more pages follow.
+    async fn list(
+        &self,
+        calls: &Calls,
+        filter: (&str, &str),
+        page: u32,
+    ) -> Result<(Vec<Bill>, bool), CallError> {
+        let url = self.url("/v2/bills");
+        let page_text = page.to_string();
+        let answer = self
+            .send(calls, |token| {
+                self.http.get(&url).bearer_auth(token).query(&[
+                    (filter.0, filter.1),
+                    ("per_page", PAGE),
+                    ("page", page_text.as_str()),
+                ])
+            })
+            .await?;
+        if !answer.status.is_success() {
+            return Err(unexpected("listing bills", &answer));
+        }
+        let data = answer.content.get("data");
+        let rows = data
+            .and_then(|d| d.get("data"))
+            .and_then(Value::as_array)
+            .ok_or_else(|| CallError::Transient("the provider's bill list is unreadable".to_owned()))?;
+        let last_page = data
+            .and_then(|d| d.get("pagination"))
+            .and_then(|p| p.get("last_page"))
+            .and_then(Value::as_u64)
+            .unwrap_or(1);
+        Ok((
+            rows.iter().filter_map(answer::bill_of).collect(),
+            u64::from(page) < last_page,
+        ))
+    }
+
+    /// `GET /v2/bills/{number}`: the whole bill, with its CUFE and links.
+    async fn view(&self, calls: &Calls, number: &str) -> Result<Bill, CallError> {
+        let url = self.url(&format!("/v2/bills/{number}"));
+        let answer = self
+            .send(calls, |token| self.http.get(&url).bearer_auth(token))
+            .await?;
+        if !answer.status.is_success() {
+            return Err(unexpected("viewing a bill", &answer));
+        }
+        answer
+            .content
+            .get("data")
+            .and_then(answer::bill_of)
+            .ok_or_else(|| CallError::Transient("the provider's bill is unreadable".to_owned()))
+    }
+
+    /// The bill of `reference`, if the provider holds one: a validated one viewed whole (list
+    /// rows carry no CUFE), a pending one as its list row says.
+    pub async fn find(&self, calls: &Calls, reference: &str) -> Result<Option<Bill>, CallError> {
+        // The filter matches part of the code: the exact one may be on a later page.
+        let mut found = None;
+        for page in 1..=MAX_PAGES {
+            let (rows, more) = self
+                .list(calls, ("filter[reference_code]", reference), page)
+                .await?;
+            found = rows.into_iter().find(|bill| bill.reference_code == reference);
+            if found.is_some() || !more {
+                break;
+            }
+        }
+        let Some(row) = found else {
+            return Ok(None);
+        };
+        if !row.is_validated {
+            return Ok(Some(row));
+        }
+        let mut bill = self.view(calls, &row.number).await?;
+        bill.is_validated = true;
+        Ok(Some(bill))
+    }
+
+    /// The account's bills that are persisted but not validated (`filter[status]=0`).
+    pub async fn pending(&self, calls: &Calls) -> Result<Vec<Bill>, CallError> {
+        let (bills, _) = self.list(calls, ("filter[status]", "0"), 1).await?;
+        Ok(bills.into_iter().filter(|bill| !bill.is_validated).collect())
+    }
+
+    /// `DELETE /v2/bills/destroy/reference/{reference}`.
+    pub async fn delete(&self, calls: &Calls, reference: &str) -> Result<Deleted, CallError> {
+        let url = self.url(&format!("/v2/bills/destroy/reference/{reference}"));
+        let answer = self
+            .send(calls, |token| self.http.delete(&url).bearer_auth(token))
+            .await?;
+        match answer.status {
+            s if s.is_success() || s == StatusCode::NOT_FOUND => Ok(Deleted::Cleared),
+            StatusCode::TOO_MANY_REQUESTS => Err(CallError::Paced(answer.retry_after().unwrap_or_default())),
+            s if s.is_client_error() => Ok(Deleted::Refused(format!(
+                "{s}: {}",
+                answer
+                    .content
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+            ))),
+            _ => Err(unexpected("deleting a bill", &answer)),
+        }
+    }
+}
+
+fn token_error(error: TokenError) -> CallError {
+    match error {
+        TokenError::Refused(reason) => CallError::AccountProblem(reason),
+        TokenError::Transient(reason) => CallError::Transient(reason),
+    }
+}
+
+/// An answer a read did not expect.
+fn unexpected(what: &str, answer: &Answer) -> CallError {
+    match answer.status {
+        StatusCode::TOO_MANY_REQUESTS => {
+            CallError::Paced(answer.retry_after().unwrap_or(Duration::from_secs(1)))
+        }
+        StatusCode::PAYMENT_REQUIRED | StatusCode::FORBIDDEN => {
+            CallError::AccountProblem(format!("{what}: the provider answered {}", answer.status))
+        }
+        status => CallError::Transient(format!("{what}: the provider answered {status}")),
+    }
+}
+
+/// Whether a bill the provider holds under our reference is this invoice's: the same customer
+/// and the same total (one provider account serves the deployment, so its issuer is ours).
+pub fn is_ours(bill: &Bill, invoice: &crate::invoices::Invoice) -> bool {
+    let customer = &invoice.document.input.customer.identification;
+    bill.customer_identification.as_deref() == Some(customer.as_str())
+        && bill.total == Some(invoice.document.totals.payable)
+}
+
+impl Bill {
+    /// The terminal state of the invoice this validated bill issued.
+    pub fn into_accepted(self) -> crate::store::Terminal {
+        crate::store::Terminal::Accepted {
+            number: self.number,
+            cufe: self.cufe.unwrap_or_default(),
+            qr_url: self.qr_url.unwrap_or_default(),
+            public_url: self.public_url,
+            notices: self.notices,
+        }
+    }
+}
+
+/// What the bill found under an invoice's reference means for the invoice.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Found {
+    /// Validated, and the invoice's: it was issued (an earlier answer was lost).
+    Issued(Bill),
+    /// Validated, but another document: the reference code is taken at the provider.
+    Foreign,
+    /// Pending, rejected by DIAN: it must be deleted, and the invoice is rejected.
+    Rejected(Vec<crate::invoices::ProviderMessage>),
+    /// Pending, DIAN has not answered: send the same invoice again.
+    Slow,
+}
+
+/// The message of a reference code taken by another document at the provider.
+pub const FOREIGN_BILL: &str = "the provider holds another document with this reference code";
+
+pub fn judge(bill: Bill, invoice: &crate::invoices::Invoice) -> Found {
+    if bill.is_validated {
+        if is_ours(&bill, invoice) {
+            Found::Issued(bill)
+        } else {
+            Found::Foreign
+        }
+    } else if bill.is_rejected() {
+        Found::Rejected(bill.rejections)
+    } else {
+        Found::Slow
     }
 }

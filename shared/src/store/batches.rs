@@ -89,8 +89,21 @@ impl BatchRecord {
         }
     }
 
-    /// The batch as the API shows it.
-    pub fn view(&self) -> Value {
+    /// When its pending invoices should all have ended, at the provider account's pace of one
+    /// call every `interval_ms` (one call per invoice): an estimate while it is processing.
+    pub fn estimated_completion(&self, now: time::OffsetDateTime, interval_ms: i64) -> Option<String> {
+        let pending = self.total.saturating_sub(self.done);
+        if self.status != BatchStatus::Processing || pending == 0 {
+            return None;
+        }
+        let wait = i64::try_from(pending)
+            .unwrap_or(i64::MAX / 2)
+            .saturating_mul(interval_ms);
+        Some(crate::clock::rfc3339(now + time::Duration::milliseconds(wait)))
+    }
+
+    /// The batch as the API shows it; `interval_ms` is the provider account's pace.
+    pub fn view(&self, interval_ms: i64) -> Value {
         json!({
             "id": self.id,
             "status": self.status,
@@ -102,6 +115,7 @@ impl BatchRecord {
             "invalid_count": self.invalid_count,
             "created_at": self.created_at,
             "completed_at": self.completed_at,
+            "estimated_completion_at": self.estimated_completion(crate::clock::now(), interval_ms),
         })
     }
 }
@@ -554,5 +568,29 @@ impl Store {
     ) -> anyhow::Result<(Vec<InvalidInput>, Option<PageKey>)> {
         self.query_prefix(org_id, &keys::batch_errors_prefix(batch_id), true, limit, after)
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_processing_batch_ends_at_the_providers_pace_and_an_ended_one_has_no_estimate() {
+        let now = time::OffsetDateTime::from_unix_timestamp(1_796_040_000).unwrap();
+        let mut batch = BatchRecord::new("b", "o", "2026-11-30T12:00:00Z");
+        batch.status = BatchStatus::Processing;
+        batch.total = 10_000;
+        batch.done = 1_000;
+        // 9,000 invoices at Factus's 80 a minute (one call every 800 ms): two hours.
+        assert_eq!(
+            batch.estimated_completion(now, 800).as_deref(),
+            Some("2026-11-30T14:00:00Z")
+        );
+        batch.done = batch.total;
+        assert_eq!(batch.estimated_completion(now, 800), None);
+        batch.status = BatchStatus::Ingesting;
+        batch.done = 0;
+        assert_eq!(batch.estimated_completion(now, 800), None);
     }
 }

@@ -20,7 +20,7 @@ pub enum Replay {
     /// it had are enough to answer it again, however large it is.
     Invoice {
         invoice_id: String,
-        state: SubmissionState,
+        state: Box<SubmissionState>,
     },
     /// Nothing yet: the first request is in progress.
     Pending,

@@ -10,7 +10,7 @@ use super::batches::{Counts, counts_change};
 use super::change::{Change, s};
 use super::idempotency::IdempotencyRecord;
 use super::{Item, PageKey, Store, applied, key, keys, page_key, record, start_key};
-use crate::invoices::{Document, Invoice, Status, SubmissionState};
+use crate::invoices::{Document, Invoice, ProviderMessage, Status, SubmissionState};
 
 /// The attributes of an invoice item besides keys and indexes.
 #[derive(Serialize, Deserialize)]
@@ -26,7 +26,13 @@ struct InvoiceAttributes {
     number: Option<String>,
     cufe: Option<String>,
     qr_url: Option<String>,
-    provider_errors: Vec<String>,
+    #[serde(default)]
+    public_url: Option<String>,
+    provider_errors: Vec<ProviderMessage>,
+    #[serde(default)]
+    provider_notices: Vec<ProviderMessage>,
+    #[serde(default)]
+    provider_cleared: Option<bool>,
     updated_at: String,
     accepted_at: Option<String>,
     /// The input, totals and lines as JSON: written once, read whole, never queried.
@@ -48,7 +54,10 @@ pub(crate) fn invoice_item(invoice: &Invoice, recover_at_ms: Option<i64>) -> any
         number: state.number.clone(),
         cufe: state.cufe.clone(),
         qr_url: state.qr_url.clone(),
+        public_url: state.public_url.clone(),
         provider_errors: state.provider_errors.clone(),
+        provider_notices: state.provider_notices.clone(),
+        provider_cleared: state.provider_cleared,
         updated_at: state.updated_at.clone(),
         accepted_at: state.accepted_at.clone(),
         document: serde_json::to_string(&invoice.document)?,
@@ -85,7 +94,10 @@ pub(crate) fn invoice_of(item: Item) -> anyhow::Result<Invoice> {
             number: attributes.number,
             cufe: attributes.cufe,
             qr_url: attributes.qr_url,
+            public_url: attributes.public_url,
             provider_errors: attributes.provider_errors,
+            provider_notices: attributes.provider_notices,
+            provider_cleared: attributes.provider_cleared,
             updated_at: attributes.updated_at,
             accepted_at: attributes.accepted_at,
         },

@@ -88,3 +88,11 @@ pub fn batch_error(batch_id: &str, sequence: usize) -> String {
 pub fn batch_errors_prefix(batch_id: &str) -> String {
     format!("ERR#{batch_id}#")
 }
+
+/// The items of one provider account (not of an organization: one account may serve many).
+pub fn provider_account(account: &str) -> String {
+    format!("PROVIDER#{account}")
+}
+
+/// The rate budget of a provider account.
+pub const BUDGET: &str = "BUDGET";

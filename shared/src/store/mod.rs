@@ -3,6 +3,7 @@
 //! `serde_dynamo` in one place ([`item`], [`record`]).
 
 mod batches;
+mod budget;
 mod change;
 mod idempotency;
 mod invoices;
@@ -23,6 +24,7 @@ use serde::de::DeserializeOwned;
 use crate::aws::SdkConfig;
 
 pub use batches::{BatchRecord, BatchStatus, Counts, Decided, STORE_GROUP, StoredInvoice, Written};
+pub use budget::{AccountState, Block, Lane, Reservation};
 pub use idempotency::{IdempotencyRecord, Replay};
 pub use invoices::{CreateInvoiceError, InvoiceFilter, RecoveryEntry, RetryError};
 pub use lockout::LoginAttempts;

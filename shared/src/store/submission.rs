@@ -9,7 +9,7 @@ use super::batches::{Counts, counts_change};
 use super::change::{Change, n, s};
 use super::invoices::invoice_of;
 use super::{Store, applied, key, keys, record};
-use crate::invoices::{Invoice, Status};
+use crate::invoices::{Invoice, ProviderMessage, Status};
 
 /// What a claim found.
 #[derive(Debug)]
@@ -31,9 +31,15 @@ pub enum Terminal {
         number: String,
         cufe: String,
         qr_url: String,
+        public_url: Option<String>,
+        /// DIAN's notifications: the invoice is valid.
+        notices: Vec<ProviderMessage>,
     },
     Rejected {
-        errors: Vec<String>,
+        errors: Vec<ProviderMessage>,
+        /// Whether the rejected bill was deleted at the provider; `None` when the provider kept
+        /// nothing (its own validation refused it).
+        cleared: Option<bool>,
     },
     /// The dead-letter queue gave up on it; its last error stays.
     Failed,
@@ -68,10 +74,14 @@ pub(crate) fn terminal_change(invoice: &Invoice, guard: Guard<'_>, terminal: &Te
                 "#number = :number",
                 "cufe = :cufe",
                 "qr_url = :qr",
+                "public_url = :public_url",
+                "provider_notices = :notices",
                 "accepted_at = :now",
             ]);
         }
-        Terminal::Rejected { .. } => sets.push("provider_errors = :errors"),
+        Terminal::Rejected { .. } => {
+            sets.extend(["provider_errors = :errors", "provider_cleared = :cleared"])
+        }
         Terminal::Failed => {}
     }
     let expression = format!(
@@ -84,17 +94,25 @@ pub(crate) fn terminal_change(invoice: &Invoice, guard: Guard<'_>, terminal: &Te
         .value(":now", s(now))
         .value(":by_status", s(keys::by_status(org_id, status.as_str())));
     match terminal {
-        Terminal::Accepted { number, cufe, qr_url } => {
+        Terminal::Accepted {
+            number,
+            cufe,
+            qr_url,
+            public_url,
+            notices,
+        } => {
             change = change
                 .name("#number", "number")
                 .value(":number", s(number))
                 .value(":cufe", s(cufe))
-                .value(":qr", s(qr_url));
+                .value(":qr", s(qr_url))
+                .value(":public_url", optional(public_url.as_deref()))
+                .value(":notices", messages(notices));
         }
-        Terminal::Rejected { errors } => {
-            change = change.value(
-                ":errors",
-                AttributeValue::L(errors.iter().map(|e| s(e.as_str())).collect()),
+        Terminal::Rejected { errors, cleared } => {
+            change = change.value(":errors", messages(errors)).value(
+                ":cleared",
+                cleared.map_or(AttributeValue::Null(true), AttributeValue::Bool),
             );
         }
         Terminal::Failed => {}
@@ -107,6 +125,28 @@ pub(crate) fn terminal_change(invoice: &Invoice, guard: Guard<'_>, terminal: &Te
             .value(":submitting", s(Status::Submitting.as_str()))
             .value(":now_ms", n(now_ms)),
     }
+}
+
+fn optional(text: Option<&str>) -> AttributeValue {
+    text.map_or(AttributeValue::Null(true), s)
+}
+
+fn messages(messages: &[ProviderMessage]) -> AttributeValue {
+    AttributeValue::L(
+        messages
+            .iter()
+            .map(|m| {
+                AttributeValue::M(
+                    [
+                        ("rule".to_owned(), s(&m.rule)),
+                        ("message".to_owned(), s(&m.message)),
+                    ]
+                    .into_iter()
+                    .collect(),
+                )
+            })
+            .collect(),
+    )
 }
 
 #[derive(serde::Deserialize)]
@@ -206,8 +246,10 @@ impl Store {
         }
     }
 
-    /// Puts a claimed invoice back to `queued` after a transient failure, due for recovery at
-    /// `recover_at_ms` should its next message be lost; `false` when the lease was lost.
+    /// Puts a claimed invoice back to `queued` after a transient failure (or, `attempted`
+    /// false, before any provider call: its claim does not count as an attempt), due for
+    /// recovery at `recover_at_ms` should its next message be lost; `false` when the lease was
+    /// lost.
     pub async fn release_invoice(
         &self,
         invoice: &Invoice,
@@ -215,8 +257,10 @@ impl Store {
         error: &str,
         recover_at_ms: i64,
         now: &str,
+        attempted: bool,
     ) -> anyhow::Result<bool> {
         let (org_id, invoice_id) = (&invoice.organization_id, &invoice.id);
+        let uncounted = if attempted { 0 } else { -1 };
         let result = self
             .client
             .update_item()
@@ -224,8 +268,9 @@ impl Store {
             .set_key(Some(key(keys::org(org_id), keys::invoice(invoice_id))))
             .update_expression(
                 "SET #status = :queued, last_error = :error, updated_at = :now, GSI1PK = :by_status, GSI3SK = :due \
-                 REMOVE lease_token, lease_expires_at",
+                 REMOVE lease_token, lease_expires_at ADD attempts :uncounted",
             )
+            .expression_attribute_values(":uncounted", n(uncounted))
             .condition_expression("lease_token = :lease")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":queued", s(Status::Queued.as_str()))
@@ -237,5 +282,21 @@ impl Store {
             .send()
             .await;
         applied(result)
+    }
+}
+
+impl Store {
+    /// Records that a rejected invoice's pending bill is gone from the provider.
+    pub async fn mark_cleared(&self, org_id: &str, invoice_id: &str) -> anyhow::Result<bool> {
+        let change = Change::new(
+            keys::org(org_id),
+            keys::invoice(invoice_id),
+            "SET provider_cleared = :cleared",
+        )
+        .condition("#status = :rejected")
+        .name("#status", "status")
+        .value(":cleared", AttributeValue::Bool(true))
+        .value(":rejected", s(Status::Rejected.as_str()));
+        self.apply(change).await
     }
 }

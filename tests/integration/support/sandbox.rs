@@ -10,6 +10,21 @@ pub fn url(path: &str) -> String {
     format!("{}{path}", stack().services["provider-sandbox"])
 }
 
+/// The JSON answer of a request.
+async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
+/// `GET` a sandbox path as the account's client would (with a token): the answer's `data`.
+pub async fn data_of(path: &str) -> Value {
+    json_of(http().get(url(path)).bearer_auth(token().await)).await["data"].take()
+}
+
+/// A control path of the sandbox, for the reference codes starting with `prefix`.
+async fn control(path: &str, prefix: &str) -> Value {
+    json_of(http().get(url(path)).query(&[("reference_prefix", prefix)])).await
+}
+
 /// A sandbox access token, with the credentials the stack gave the provider secret.
 pub async fn token() -> String {
     let secrets = aws_sdk_secretsmanager::Client::new(&emulator_sdk().await);
@@ -23,15 +38,7 @@ pub async fn token() -> String {
         serde_json::from_str(secret.secret_string().unwrap()).unwrap();
     let mut form = credentials.clone();
     form.insert("grant_type".into(), "password".into());
-    let answer: Value = http()
-        .post(url("/oauth/token"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answer = json_of(http().post(url("/oauth/token")).form(&form)).await;
     answer["access_token"].as_str().unwrap().to_owned()
 }
 
@@ -55,18 +62,79 @@ pub async fn clear_faults(prefix: &str) {
         .unwrap();
 }
 
+/// What the sandbox counted for the reference codes starting with `prefix`: `issued`,
+/// `pending`, `deleted` by reference, and the sandbox's `rate_limited` (real 429s) and
+/// `injected_rate_limited`.
+pub async fn stats(prefix: &str) -> Value {
+    control("/_sandbox/stats", prefix).await
+}
+
 /// How many bills the sandbox issued per reference code starting with `prefix`.
 pub async fn issued(prefix: &str) -> BTreeMap<String, u64> {
-    let stats: Value = http()
-        .get(url("/_sandbox/stats"))
-        .query(&[("reference_prefix", prefix)])
+    serde_json::from_value(stats(prefix).await["issued"].clone()).unwrap()
+}
+
+/// The bills pending at the sandbox (rejected or slow) under `prefix`.
+pub async fn pending(prefix: &str) -> BTreeMap<String, String> {
+    serde_json::from_value(stats(prefix).await["pending"].clone()).unwrap()
+}
+
+/// The requests the sandbox received about reference codes starting with `prefix`, oldest first.
+pub async fn requests(prefix: &str) -> Vec<Value> {
+    let answer = control("/_sandbox/requests", prefix).await;
+    answer["requests"].as_array().cloned().unwrap_or_default()
+}
+
+/// The bodies of the bills created under `prefix` (`POST /v2/bills/validate`).
+pub async fn created_bodies(prefix: &str) -> Vec<Value> {
+    requests(prefix)
+        .await
+        .into_iter()
+        .filter(|request| request["method"] == "POST" && request["path"] == "/v2/bills/validate")
+        .map(|request| request["body"].clone())
+        .collect()
+}
+
+/// Asserts that every bill body invoicer sent under `prefix` keeps Factus's documented field
+/// rules (the sandbox's own checker, written from Factus's docs).
+pub async fn assert_bodies_conform(prefix: &str) {
+    let bodies = created_bodies(prefix).await;
+    assert!(!bodies.is_empty(), "no bill was sent under {prefix}");
+    for body in bodies {
+        let broken = provider_sandbox::rules::check_bill(&body);
+        assert!(
+            broken.is_empty(),
+            "a body breaks Factus's rules: {broken:?}\n{body}"
+        );
+    }
+}
+
+/// `POST /v2/bills/validate` straight to the sandbox, as another client (or a worker that
+/// crashed after it) would: the answer's status and body.
+pub async fn create_bill(body: &Value) -> (u16, Value) {
+    let answer = http()
+        .post(url("/v2/bills/validate"))
+        .bearer_auth(token().await)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    (
+        answer.status().as_u16(),
+        answer.json().await.unwrap_or(Value::Null),
+    )
+}
+
+/// `DELETE /v2/bills/destroy/reference/{reference}` straight to the sandbox.
+pub async fn delete_bill(reference: &str) -> u16 {
+    http()
+        .delete(url(&format!("/v2/bills/destroy/reference/{reference}")))
+        .bearer_auth(token().await)
         .send()
         .await
         .unwrap()
-        .json()
-        .await
-        .unwrap();
-    serde_json::from_value(stats["issued"].clone()).unwrap()
+        .status()
+        .as_u16()
 }
 
 /// Delivery faults of the stack's queue pollers, for one organization.

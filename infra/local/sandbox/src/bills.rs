@@ -1,284 +1,178 @@
-//! Bills as the provider sees them: the validation of a `bills/validate` body, the totals the
-//! provider computes on its own (not with invoicer's code, so that a mismatch would show), the
-//! number from a numbering range, and the CUFE.
+//! Bills (`facturas/`, the SDK's `bills.ts`): the shared document routes under `/v2/bills`,
+//! deleted at `/v2/bills/destroy/reference/{reference_code}`, and the RADIAN events of a bill:
+//! `GET /v2/bills/{number}/radian/events` and `POST /v2/bills/{number}/radian/events/{event_type}`
+//! (`eventos-de-facturas.md`, `aceptacion-tacita.md`). DIAN's order of events holds: the
+//! acknowledgement (030) first, the receipt of the goods (032) before a claim (031) or an
+//! acceptance (033, 034), one outcome only, and tacit acceptance only for bills on credit.
 
-use std::collections::BTreeMap;
-use std::str::FromStr;
-
-use rust_decimal::{Decimal, RoundingStrategy};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Extension, Path, State};
+use axum::response::Response;
+use axum::routing::{get, post};
 use serde_json::{Value, json};
-use shared::domain::cufe::{CufeFields, cufe};
 
-/// An item whose `code_reference` is this is always rejected: how tests force a rejection.
-pub const REJECT_TRIGGER: &str = "SANDBOX-REJECT";
+use crate::clock;
+use crate::cufe::sha384_hex;
+use crate::dian::{self, text};
+use crate::envelope;
+use crate::handlers;
+use crate::ledger::{Document, Event, Kind};
+use crate::rules::Problem;
+use crate::state::{AccountId, Shared, lock};
 
-/// A numbering range of DIAN's testing environment.
-#[derive(Clone, Debug)]
-pub struct Range {
-    pub id: u64,
-    pub prefix: String,
-    pub next: u64,
-    pub technical_key: String,
-}
+/// "Códigos de eventos".
+const EVENTS: &[(&str, &str)] = &[
+    ("030", "Acuse de recibo de Factura Electrónica de Venta"),
+    ("031", "Reclamo de la Factura Electrónica de Venta"),
+    ("032", "Recibo del bien y/o prestación del servicio"),
+    ("033", "Aceptación expresa"),
+    ("034", "Aceptación tácita"),
+];
 
-/// An issued bill.
-#[derive(Clone, Debug)]
-pub struct Bill {
-    pub reference_code: String,
-    pub number: String,
-    pub cufe: String,
-    pub issue_date: String,
-    pub issue_time: String,
-    pub gross_value: Decimal,
-    pub tax_amount: Decimal,
-    pub total: Decimal,
-    pub customer: Value,
-    pub range_id: u64,
-}
+/// "Códigos de conceptos de reclamo".
+const CLAIM_CONCEPTS: &[&str] = &["01", "02", "03", "04"];
 
-impl Bill {
-    pub fn to_json(&self) -> Value {
-        json!({
-            "bill": {
-                "number": self.number,
-                "reference_code": self.reference_code,
-                "status": 1,
-                "cufe": self.cufe,
-                "qr": format!("https://catalogo-vpfe-hab.dian.gov.co/document/searchqr?documentkey={}", self.cufe),
-                "validated": format!("{} {}", self.issue_date, &self.issue_time[..8]),
-                "issue_date": self.issue_date,
-                "issue_time": self.issue_time,
-                "numbering_range_id": self.range_id,
-                "gross_value": money(self.gross_value),
-                "tax_amount": money(self.tax_amount),
-                "total": money(self.total),
-            },
-            "customer": self.customer,
-        })
-    }
-}
+const OUTCOMES: &[&str] = &["031", "033", "034"];
 
-fn money(value: Decimal) -> String {
-    format!(
-        "{:.2}",
-        value.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+pub fn routes() -> Router<Shared> {
+    handlers::routes(
+        Kind::Bill,
+        "/v2/bills",
+        "/v2/bills/destroy/reference/{reference_code}",
     )
+    .route("/v2/bills/{number}/radian/events", get(events))
+    .route("/v2/bills/{number}/radian/events/{event_type}", post(emit))
 }
 
-fn cents(value: Decimal) -> Decimal {
-    value.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+fn event_json(event: &Event) -> Value {
+    let name = EVENTS
+        .iter()
+        .find(|(code, _)| *code == event.code)
+        .map(|(_, name)| *name);
+    json!({
+        "number": event.number, "cude": event.cude, "event_code": event.code, "event_name": name,
+        "effective_date": clock::iso_date(event.at.date()),
+        "effective_time": format!("{:02}:{:02}:{:02}", event.at.hour(), event.at.minute(), event.at.second()),
+    })
 }
 
-fn number(value: Option<&Value>) -> Option<Decimal> {
-    match value? {
-        Value::String(text) => Decimal::from_str(text).ok(),
-        Value::Number(number) => Decimal::from_str(&number.to_string()).ok(),
-        _ => None,
+fn events_json(document: &Document) -> Value {
+    document.events.iter().map(event_json).collect()
+}
+
+fn not_found() -> Response {
+    envelope::not_found("No se encontró la factura solicitada.")
+}
+
+async fn events(
+    State(shared): State<Shared>,
+    Extension(account): Extension<AccountId>,
+    Path(number): Path<String>,
+) -> Response {
+    let mut sandbox = lock(&shared);
+    let document = sandbox
+        .account(account)
+        .and_then(|account| account.bills.by_number(&number));
+    match document {
+        Some(document) => envelope::ok("Solicitud exitosa", events_json(document)),
+        None => not_found(),
     }
 }
 
-fn text<'a>(value: &'a Value, key: &str) -> &'a str {
-    value.get(key).and_then(Value::as_str).unwrap_or_default()
-}
-
-/// The provider's own totals of a body: (value before taxes, VAT, total).
-pub fn totals(body: &Value) -> (Decimal, Decimal, Decimal) {
-    let mut gross = Decimal::ZERO;
-    let mut vat = Decimal::ZERO;
-    for item in body.get("items").and_then(Value::as_array).into_iter().flatten() {
-        let quantity = number(item.get("quantity")).unwrap_or_default();
-        let price = number(item.get("price")).unwrap_or_default();
-        let discount = number(item.get("discount_rate")).unwrap_or_default();
-        let rate = number(item.get("tax_rate")).unwrap_or_default();
-        let line = cents(quantity * price);
-        let base = line - cents(line * discount / Decimal::ONE_HUNDRED);
-        gross += base;
-        if item.get("is_excluded").and_then(Value::as_u64) != Some(1) {
-            vat += cents(base * rate / Decimal::ONE_HUNDRED);
+/// What keeps `code` from being emitted on `document` now, if anything.
+fn refusal(document: &Document, code: &str, body: &Value) -> Option<Problem> {
+    let has = |code: &str| document.events.iter().any(|event| event.code == code);
+    let problem = |field: &str, message: &str| Some((field.to_owned(), message.to_owned()));
+    if !EVENTS.iter().any(|(known, _)| *known == code) {
+        return problem("event_type", "El valor seleccionado en event_type no es válido.");
+    }
+    for field in ["identification", "first_name", "last_name"] {
+        if text(body, field).is_none() {
+            return problem(field, &format!("El campo {field} es obligatorio."));
         }
     }
-    (gross, vat, gross + vat)
-}
-
-/// The validation errors of a body, by field, as the provider words them.
-pub fn validate(body: &Value, ranges: &BTreeMap<u64, Range>) -> BTreeMap<String, Vec<String>> {
-    let mut errors: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut error = |field: &str, message: &str| {
-        errors
-            .entry(field.to_owned())
-            .or_default()
-            .push(message.to_owned())
-    };
-    if text(body, "reference_code").is_empty() {
-        error("reference_code", "El campo reference_code es obligatorio.");
+    let document_code = text(body, "identification_document_code");
+    if document_code.is_none_or(|code| codes::name(codes::IDENTIFICATION_DOCUMENTS, &code).is_none()) {
+        return problem(
+            "identification_document_code",
+            "El valor seleccionado en identification_document_code no es válido.",
+        );
     }
-    match text(body, "payment_form") {
-        "1" => {}
-        "2" if !text(body, "payment_due_date").is_empty() => {}
-        "2" => error(
-            "payment_due_date",
-            "La fecha de vencimiento es obligatoria para pagos a crédito.",
-        ),
-        _ => error("payment_form", "La forma de pago no es válida."),
-    }
-    if let Some(range) = body.get("numbering_range_id").and_then(Value::as_u64)
-        && !ranges.contains_key(&range)
+    if code == "031"
+        && !text(body, "claim_concept_code").is_some_and(|concept| CLAIM_CONCEPTS.contains(&concept.as_str()))
     {
-        error("numbering_range_id", "El rango de numeración no existe.");
-    }
-    let customer = body.get("customer").cloned().unwrap_or(Value::Null);
-    if text(&customer, "identification").is_empty() {
-        error(
-            "customer.identification",
-            "La identificación del cliente es obligatoria.",
+        return problem(
+            "claim_concept_code",
+            "El campo claim_concept_code es obligatorio para un reclamo.",
         );
     }
-    if text(&customer, "names").is_empty() && text(&customer, "company").is_empty() {
-        error(
-            "customer.names",
-            "El nombre o la razón social del cliente es obligatorio.",
-        );
-    }
-    if !text(&customer, "email").contains('@') {
-        error("customer.email", "El correo del cliente no es válido.");
-    }
-    if !["1", "2"].contains(&text(&customer, "legal_organization_id")) {
-        error(
-            "customer.legal_organization_id",
-            "El tipo de organización no es válido.",
-        );
-    }
-    let items = body
-        .get("items")
+    let credit = document
+        .body
+        .get("payment_details")
         .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    if items.is_empty() {
-        error("items", "La factura debe tener al menos un ítem.");
+        .is_some_and(|details| {
+            details
+                .iter()
+                .any(|detail| text(detail, "payment_form").as_deref() == Some("2"))
+        });
+    if has(code) {
+        problem("event_type", "El evento ya fue registrado para esta factura.")
+    } else if code != "030" && !has("030") {
+        problem("event_type", "La factura no tiene acuse de recibo (030).")
+    } else if code != "030" && code != "032" && !has("032") {
+        problem(
+            "event_type",
+            "La factura no tiene recibo del bien o prestación del servicio (032).",
+        )
+    } else if OUTCOMES.contains(&code) && OUTCOMES.iter().any(|outcome| has(outcome)) {
+        problem("event_type", "La factura ya fue reclamada o aceptada.")
+    } else if code == "034" && !credit {
+        problem(
+            "event_type",
+            "La aceptación tácita solo aplica a facturas a crédito.",
+        )
+    } else {
+        None
     }
-    for (index, item) in items.iter().enumerate() {
-        if text(item, "code_reference") == REJECT_TRIGGER {
-            error(
-                &format!("items.{index}.code_reference"),
-                "Rechazo de prueba del sandbox.",
-            );
-        }
-        if number(item.get("quantity")).is_none_or(|q| q <= Decimal::ZERO) {
-            error(
-                &format!("items.{index}.quantity"),
-                "La cantidad debe ser mayor que cero.",
-            );
-        }
-        if number(item.get("price")).is_none_or(|p| p < Decimal::ZERO) {
-            error(&format!("items.{index}.price"), "El precio no es válido.");
-        }
-        let rate = number(item.get("tax_rate"));
-        if !rate.is_some_and(|r| [0, 5, 19].iter().any(|allowed| r == Decimal::from(*allowed))) {
-            error(
-                &format!("items.{index}.tax_rate"),
-                "La tarifa de IVA no es válida.",
-            );
-        }
-    }
-    errors
 }
 
-/// Issues a bill for a valid body: the next number of its range, the CUFE of DIAN's formula.
-pub fn issue(body: &Value, range: &mut Range, issuer_nit: &str, environment: &str) -> Bill {
-    let now = time::OffsetDateTime::now_utc()
-        .to_offset(time::UtcOffset::from_hms(-5, 0, 0).unwrap_or(time::UtcOffset::UTC));
-    let issue_date = format!("{:04}-{:02}-{:02}", now.year(), u8::from(now.month()), now.day());
-    let issue_time = format!("{:02}:{:02}:{:02}-05:00", now.hour(), now.minute(), now.second());
-    let number = format!("{}{}", range.prefix, range.next);
-    range.next += 1;
-    let (gross, vat, total) = totals(body);
-    let customer = body.get("customer").cloned().unwrap_or(Value::Null);
-    let code = cufe(&CufeFields {
-        number: &number,
-        issue_date: &issue_date,
-        issue_time: &issue_time,
-        value_before_taxes: gross,
-        iva: vat,
-        inc: Decimal::ZERO,
-        ica: Decimal::ZERO,
-        payable: total,
-        issuer_nit,
-        buyer_identification: text(&customer, "identification"),
-        technical_key: &range.technical_key,
-        environment,
+async fn emit(
+    State(shared): State<Shared>,
+    Extension(account): Extension<AccountId>,
+    Path((number, code)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let now = clock::now();
+    let mut sandbox = lock(&shared);
+    let Some(account) = sandbox.account(account) else {
+        return envelope::unauthenticated();
+    };
+    let nit = account.company.nit.clone();
+    let Some(document) = account.bills.by_number_mut(&number) else {
+        return not_found();
+    };
+    if !document.is_validated() {
+        return envelope::conflict(&format!("La factura {number} no ha sido validada por la DIAN."));
+    }
+    if let Some(problem) = refusal(document, &code, &body) {
+        return envelope::invalid(&[problem]);
+    }
+    let sequence = document.events.len() + 1;
+    let event_number = format!("EV{sequence:03}-{number}");
+    let (date, time) = (clock::iso_date(now.date()), clock::issue_time(now));
+    let identification = text(&body, "identification").unwrap_or_default();
+    let cude = sha384_hex(&format!(
+        "{event_number}{date}{time}{nit}{identification}{code}{number}{}{}",
+        document.cufe,
+        dian::SOFTWARE_PIN
+    ));
+    document.events.push(Event {
+        number: event_number,
+        cude,
+        code,
+        at: now,
     });
-    Bill {
-        reference_code: text(body, "reference_code").to_owned(),
-        number,
-        cufe: code,
-        issue_date,
-        issue_time,
-        gross_value: gross,
-        tax_amount: vat,
-        total,
-        customer,
-        range_id: range.id,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn body() -> Value {
-        json!({
-            "reference_code": "o-FV1", "payment_form": "1",
-            "customer": {"identification": "900123456", "company": "ACME", "email": "a@b.co", "legal_organization_id": "1"},
-            "items": [
-                {"code_reference": "A", "quantity": "2", "price": "10000.00", "discount_rate": "10.00", "tax_rate": "19.00", "is_excluded": 0},
-                {"code_reference": "B", "quantity": "1", "price": "500.00", "discount_rate": "0.00", "tax_rate": "0.00", "is_excluded": 1}
-            ]
-        })
-    }
-
-    #[test]
-    fn the_provider_computes_its_own_totals() {
-        let (gross, vat, total) = totals(&body());
-        assert_eq!(
-            (gross, vat, total),
-            (Decimal::from(18_500), Decimal::from(3_420), Decimal::from(21_920))
-        );
-    }
-
-    #[test]
-    fn invalid_documents_and_the_trigger_are_rejected_with_messages() {
-        let ranges = BTreeMap::new();
-        assert!(validate(&body(), &ranges).is_empty());
-        let mut bad = body();
-        bad["payment_form"] = json!("2");
-        bad["customer"]["email"] = json!("nope");
-        bad["items"][0]["tax_rate"] = json!("16.00");
-        bad["items"][1]["code_reference"] = json!(REJECT_TRIGGER);
-        let fields: Vec<String> = validate(&bad, &ranges).into_keys().collect();
-        assert_eq!(
-            fields,
-            [
-                "customer.email",
-                "items.0.tax_rate",
-                "items.1.code_reference",
-                "payment_due_date"
-            ]
-        );
-    }
-
-    #[test]
-    fn numbers_follow_the_range_and_the_cufe_covers_the_bill() {
-        let mut range = Range {
-            id: 8,
-            prefix: "SETP".into(),
-            next: 990_000_001,
-            technical_key: "k".into(),
-        };
-        let first = issue(&body(), &mut range, "900373076", "2");
-        let second = issue(&body(), &mut range, "900373076", "2");
-        assert_eq!(first.number, "SETP990000001");
-        assert_eq!(second.number, "SETP990000002");
-        assert_eq!(first.cufe.len(), 96);
-        assert_ne!(first.cufe, second.cufe);
-    }
+    envelope::created("Evento registrado con éxito", events_json(document))
 }

@@ -11,7 +11,8 @@ use local_stack::stack::{self, Options, Sandbox, Stack};
 
 const USAGE: &str = "usage: local-stack [--name NAME] [--port PORT] [--instances N] [--template FILE]
                    [--bin-dir DIR] [--runner PROGRAM_AND_ARGS] [--emulator PROGRAM] [--cargo-lambda PROGRAM]
-                   [--sandbox PROGRAM --sandbox-url-parameter NAME --sandbox-credentials SECRET]
+                   [--sandbox PROGRAM --sandbox-url-parameter NAME --sandbox-credentials SECRET
+                    [--sandbox-rate-limit-parameter NAME]]
                    [--param NAME=VALUE]... [--log-level LEVEL] [-- COMMAND ARGS...]";
 
 #[tokio::main]
@@ -67,6 +68,7 @@ fn parse(args: Vec<String>) -> anyhow::Result<(Options, Vec<String>)> {
     let mut args = args.into_iter();
     let mut command = Vec::new();
     let (mut sandbox, mut sandbox_url_parameter, mut sandbox_credentials) = (None, None, None);
+    let mut sandbox_rate_limit_parameter = None;
     while let Some(flag) = args.next() {
         if flag == "--" {
             command = args.collect();
@@ -89,6 +91,7 @@ fn parse(args: Vec<String>) -> anyhow::Result<(Options, Vec<String>)> {
             "--sandbox" => sandbox = Some(PathBuf::from(value)),
             "--sandbox-url-parameter" => sandbox_url_parameter = Some(value),
             "--sandbox-credentials" => sandbox_credentials = Some(value),
+            "--sandbox-rate-limit-parameter" => sandbox_rate_limit_parameter = Some(value),
             "--param" => {
                 let (name, value) = value.split_once('=').context("--param takes NAME=VALUE")?;
                 options.parameters.insert(name.to_owned(), value.to_owned());
@@ -102,6 +105,7 @@ fn parse(args: Vec<String>) -> anyhow::Result<(Options, Vec<String>)> {
             program,
             url_parameter,
             credentials_secret,
+            rate_limit_parameter: sandbox_rate_limit_parameter,
         }),
         (None, None, None) => None,
         _ => bail!("--sandbox, --sandbox-url-parameter and --sandbox-credentials go together\n{USAGE}"),

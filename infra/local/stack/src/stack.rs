@@ -42,6 +42,9 @@ pub struct Sandbox {
     pub url_parameter: String,
     /// The template's secret whose credentials the sandbox accepts.
     pub credentials_secret: String,
+    /// The template parameter of the provider account's requests a minute, which the sandbox
+    /// enforces as Factus does.
+    pub rate_limit_parameter: Option<String>,
 }
 
 /// How to start a stack.
@@ -169,6 +172,12 @@ impl Stack {
                 .context("the provider secret holds no string")?;
             let mut command = tokio::process::Command::new(&sandbox.program);
             command.args(["--port", &sandbox_port.to_string(), "--credentials", &credentials]);
+            if let Some(name) = &sandbox.rate_limit_parameter {
+                let limit = parameters
+                    .get(name)
+                    .with_context(|| format!("the template has no parameter {name}"))?;
+                command.args(["--rate-limit-per-minute", limit]);
+            }
             let log = logs_dir.join("provider-sandbox.log");
             let mut child = processes::spawn_logged(command, &log)?;
             processes::wait_for_port(sandbox_port, &mut child, "the provider sandbox", &log).await?;

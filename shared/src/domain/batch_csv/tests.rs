@@ -65,14 +65,14 @@ fn a_bom_crlf_and_quoted_commas_and_newlines_are_read() {
 fn semicolons_bring_decimal_commas() {
     let header = HEADER.replace(',', ";");
     let text = format!(
-        "{header}\nFV-1;cash;NIT;900123456;8;company;ACME SAS;ap@acme.co;A;Widget;2,5;1.234,56;19;06:2,5|07:0,966\n"
+        "{header}\nFV-1;cash;NIT;900123456;8;company;ACME SAS;ap@acme.co;A;Widget;2,5;1.234,56;19;06:2,5|07:0,97\n"
     );
     let parsed = parse_csv(text.as_bytes(), None).unwrap();
     assert!(parsed.invalid.is_empty(), "{:?}", parsed.invalid);
     let item = &parsed.valid[0].1.items[0];
     assert_eq!((item.quantity, item.price), (d("2.5"), d("1234.56")));
     assert_eq!(item.withholding_taxes[1].code, WithholdingCode::ReteIca);
-    assert_eq!(item.withholding_taxes[1].rate, d("0.966"));
+    assert_eq!(item.withholding_taxes[1].rate, d("0.97"));
 }
 
 #[test]

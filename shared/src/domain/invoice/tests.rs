@@ -72,7 +72,8 @@ fn the_documented_example_is_valid_and_defaults_are_filled() {
     assert_eq!(input.payment_method_code, "10");
     assert_eq!(input.currency, "COP");
     assert_eq!(input.items[0].unit_measure, "94");
-    assert_eq!(input.items[0].discount_rate, Decimal::ZERO);
+    assert_eq!(input.items[0].discount, Discount::Rate(Decimal::ZERO));
+    assert!(input.send_email, "Factus e-mails the customer unless told not to");
     assert!(!input.items[0].is_excluded);
     assert!(input.items[0].withholding_taxes.is_empty());
 }
@@ -127,7 +128,7 @@ fn each_rule_is_reported_at_its_field() {
             "/payment_method_code",
             Some(json!("1 0")),
             "payment_method_code",
-            "letters or digits",
+            "DIAN's payment methods",
         ),
         (
             "/numbering_range_id",
@@ -190,9 +191,9 @@ fn each_rule_is_reported_at_its_field() {
         ),
         (
             "/customer/municipality_code",
-            Some(json!("1100")),
+            Some(json!("11000")),
             "customer.municipality_code",
-            "5 to 5 digits",
+            "DIVIPOLA",
         ),
         (
             "/customer/country",
@@ -210,9 +211,9 @@ fn each_rule_is_reported_at_its_field() {
         ),
         (
             "/items/0/quantity",
-            Some(json!("1.0000001")),
+            Some(json!("1.001")),
             "items[0].quantity",
-            "at most 6 decimal places",
+            "at most 2 decimal places",
         ),
         (
             "/items/0/quantity",
@@ -254,7 +255,7 @@ fn each_rule_is_reported_at_its_field() {
             "/items/0/tax_rate",
             None,
             "items[0].tax_rate",
-            "required unless the item is excluded",
+            "is required (or taxes) unless the item is excluded",
         ),
         (
             "/items/0/is_excluded",
@@ -266,7 +267,7 @@ fn each_rule_is_reported_at_its_field() {
             "/items/0/unit_measure",
             Some(json!("kg/m")),
             "items[0].unit_measure",
-            "letters or digits",
+            "DIAN's unit-of-measure codes",
         ),
         (
             "/items/0/code_reference",
@@ -305,6 +306,42 @@ fn each_rule_is_reported_at_its_field() {
             "not a known field",
         ),
         ("/total", Some(json!("100")), "total", "not a known field"),
+        (
+            "/send_email",
+            Some(json!("yes")),
+            "send_email",
+            "must be a boolean",
+        ),
+        (
+            "/items/0/withholding_taxes",
+            Some(json!([{"code": "07", "rate": "0.966"}])),
+            "items[0].withholding_taxes[0].rate",
+            "at most 2 decimal places",
+        ),
+        (
+            "/items/0/discount_rate",
+            Some(json!("10.005")),
+            "items[0].discount_rate",
+            "at most 2 decimal places",
+        ),
+        (
+            "/items/0/discount_amount",
+            Some(json!("100")),
+            "items[0].discount_amount",
+            "not both",
+        ),
+        (
+            "/items/0/taxes",
+            Some(json!([{"code": "01", "rate": 19}])),
+            "items[0].taxes",
+            "not both",
+        ),
+        (
+            "/items/0/tax_rate",
+            Some(json!("19.5")),
+            "items[0].tax_rate",
+            "0, 5 or 19",
+        ),
     ];
     for (pointer, replacement, field, message) in cases {
         let errors = parse_value(&with(pointer, replacement)).unwrap_err();
@@ -326,7 +363,7 @@ fn an_excluded_item_needs_no_tax_rate_and_takes_none() {
             json!({"code_reference": "E", "name": "Excluded", "quantity": 1, "price": 5, "is_excluded": true}),
         ),
     );
-    assert_eq!(parse_value(&excluded).unwrap().items[0].tax_rate, Decimal::ZERO);
+    assert!(parse_value(&excluded).unwrap().items[0].taxes.is_empty());
     let taxed = with(
         "/items/0",
         Some(
@@ -397,4 +434,121 @@ fn a_batch_path_prefixes_every_field() {
     let mut problems = Problems::new();
     assert!(InvoiceInput::parse(&json, "invoices[7]", &mut problems).is_none());
     assert_eq!(problems.into_errors()[0].field, "invoices[7].customer.email");
+}
+
+/// `valid()` with its first item replaced by `item`.
+fn with_item(item: Value) -> Value {
+    with("/items/0", Some(item))
+}
+
+#[test]
+fn taxes_are_factus_codes_with_one_rate_each() {
+    let item = |taxes: Value| json!({"code_reference": "M", "name": "Menú", "quantity": 1, "price": 10000, "taxes": taxes});
+    let both = parse_value(&with_item(item(
+        json!([{"code": "01", "rate": 19}, {"code": "04", "rate": "8"}]),
+    )))
+    .unwrap();
+    assert_eq!(
+        both.items[0].taxes,
+        [
+            Tax {
+                code: TaxCode::Iva,
+                rate: Decimal::from(19)
+            },
+            Tax {
+                code: TaxCode::Inc,
+                rate: Decimal::from(8)
+            }
+        ]
+    );
+    let cases = [
+        (
+            json!([{"code": "02", "rate": 8}]),
+            "items[0].taxes[0].code",
+            "01 (IVA), 04 (INC) or 35",
+        ),
+        (
+            json!([{"code": "04", "rate": 8}, {"code": "04", "rate": 16}]),
+            "items[0].taxes[1].code",
+            "one rate per tax",
+        ),
+        (
+            json!([{"code": "01", "rate": 16}]),
+            "items[0].taxes[0].rate",
+            "0, 5 or 19",
+        ),
+        (
+            json!([{"code": "04", "rate": "8.125"}]),
+            "items[0].taxes[0].rate",
+            "at most 2 decimal places",
+        ),
+        (json!([{"code": "04"}]), "items[0].taxes[0].rate", "is required"),
+        (json!([]), "items[0].tax_rate", "unless the item is excluded"),
+        (json!({"code": "01"}), "items[0].taxes", "must be an array"),
+    ];
+    for (taxes, field, message) in cases {
+        let errors = parse_value(&with_item(item(taxes.clone()))).unwrap_err();
+        assert_eq!(errors.len(), 1, "{taxes}: {errors:?}");
+        assert_eq!(errors[0].0, field, "{taxes}");
+        assert!(errors[0].1.contains(message), "{taxes}: {:?}", errors[0].1);
+    }
+    let mut excluded = item(json!([{"code": "01", "rate": 0}]));
+    excluded["is_excluded"] = json!(true);
+    assert_eq!(
+        parse_value(&with_item(excluded)).unwrap_err()[0].0,
+        "items[0].taxes"
+    );
+    let mut excluded_with_inc = item(json!([{"code": "04", "rate": 8}]));
+    excluded_with_inc["is_excluded"] = json!(true);
+    assert_eq!(
+        parse_value(&with_item(excluded_with_inc)).unwrap().items[0]
+            .taxes
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn a_discount_by_amount_is_at_most_the_items_value() {
+    let item = |amount: &str| json!({"code_reference": "M", "name": "M", "quantity": 2, "price": "500.00", "tax_rate": 19, "discount_amount": amount});
+    assert_eq!(
+        parse_value(&with_item(item("1000.00"))).unwrap().items[0].discount,
+        Discount::Amount(Decimal::from(1000))
+    );
+    let errors = parse_value(&with_item(item("1000.01"))).unwrap_err();
+    assert_eq!(errors[0].0, "items[0].discount_amount");
+    assert!(errors[0].1.contains("must not exceed"));
+    assert_eq!(
+        parse_value(&with_item(item("-1"))).unwrap_err()[0].0,
+        "items[0].discount_amount"
+    );
+}
+
+#[test]
+fn the_code_tables_decide_municipalities_units_and_documents() {
+    assert_eq!(
+        parse_value(&with("/customer/municipality_code", Some(json!("68679"))))
+            .unwrap()
+            .customer
+            .municipality_code
+            .as_deref(),
+        Some("68679")
+    );
+    assert_eq!(
+        parse_value(&with("/items/0/unit_measure", Some(json!("KGM"))))
+            .unwrap()
+            .items[0]
+            .unit_measure,
+        "KGM"
+    );
+    let passport = json!({"identification_type": "PPT", "identification": "AB123", "legal_organization": "person",
+                          "name": "Ana", "email": "ana@x.co"});
+    let input = parse_value(&with("/customer", Some(passport))).unwrap();
+    assert_eq!(input.customer.identification_type.dian_code(), "48");
+    assert_eq!(
+        parse_value(&with("/payment_method_code", Some(json!("ZZZ"))))
+            .unwrap()
+            .payment_method_code,
+        "ZZZ"
+    );
 }
