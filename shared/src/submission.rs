@@ -32,6 +32,29 @@ pub fn rate_limit(config: &Config) -> anyhow::Result<u32> {
     Ok(u32::try_from(config.number(vars::PROVIDER_RATE_LIMIT_PER_MINUTE, 80)?)?.max(1))
 }
 
+/// Time kept in hand at the end of an invocation, besides one provider call.
+const DEADLINE_MARGIN: Duration = Duration::from_secs(2);
+
+impl Settings {
+    /// When the last provider call of an invocation may start (epoch ms): a call's timeout and
+    /// a margin before its deadline.
+    pub fn last_call_ms(&self, context: &lambda_runtime::Context) -> i64 {
+        deadline_ms(context, self.lease)
+            - i64::try_from((self.provider_timeout + DEADLINE_MARGIN).as_millis()).unwrap_or(i64::MAX / 2)
+    }
+}
+
+/// When this invocation must be done (epoch ms). A runtime that gives no usable deadline (the
+/// local Runtime API emulator sends a relative one) gets the lease's length, which is at most
+/// the function's timeout.
+fn deadline_ms(context: &lambda_runtime::Context, fallback: Duration) -> i64 {
+    let now = crate::clock::epoch_ms(crate::clock::now());
+    match i64::try_from(context.deadline) {
+        Ok(deadline) if deadline > now => deadline,
+        _ => now + i64::try_from(fallback.as_millis()).unwrap_or(i64::MAX),
+    }
+}
+
 pub struct Submission {
     pub services: Services,
     pub provider: Provider,
@@ -68,5 +91,22 @@ impl State for Submission {
             provider,
             settings,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_real_deadline_is_kept_and_an_unusable_one_becomes_the_fallback() {
+        let now = crate::clock::epoch_ms(crate::clock::now());
+        let mut context = lambda_runtime::Context::default();
+        context.deadline = u64::try_from(now + 20_000).unwrap_or_default();
+        assert_eq!(deadline_ms(&context, Duration::from_secs(5)), now + 20_000);
+        // The local Runtime API emulator sends a relative deadline, long past as an epoch time.
+        context.deadline = 600_000;
+        let fallback = deadline_ms(&context, Duration::from_secs(5));
+        assert!((now + 4_900..=now + 6_000).contains(&fallback), "{fallback}");
     }
 }

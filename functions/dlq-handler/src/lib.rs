@@ -33,6 +33,7 @@ pub async fn handle(
 ) -> Result<SqsBatchResponse, Error> {
     let mut metrics = Metrics::default();
     let mut response = SqsBatchResponse::default();
+    let last_call_ms = submission.settings.last_call_ms(&event.context);
     for message in &event.payload.records {
         let parsed: Option<SubmissionMessage> =
             message.body.as_deref().and_then(|b| serde_json::from_str(b).ok());
@@ -55,7 +56,7 @@ pub async fn handle(
         let mut retry_later = false;
         for (org_id, invoice_id) in invoices {
             let span = tracing::info_span!("invoice", org_id = %org_id, invoice_id = %invoice_id);
-            match end_waiting_invoice(submission, &org_id, &invoice_id)
+            match end_waiting_invoice(submission, &org_id, &invoice_id, last_call_ms)
                 .instrument(span)
                 .await
             {
@@ -86,6 +87,7 @@ async fn end_waiting_invoice(
     submission: &Submission,
     org_id: &str,
     invoice_id: &str,
+    last_call_ms: i64,
 ) -> anyhow::Result<Ended> {
     let store = &submission.services.store;
     let Some(invoice) = store.get_invoice(org_id, invoice_id).await? else {
@@ -95,9 +97,7 @@ async fn end_waiting_invoice(
         return Ok(Ended::Untouched);
     }
     let reference = provider_reference(org_id, invoice.document.input.reference_code.as_str());
-    let settings = &submission.settings;
-    let latest = clock::epoch_ms(clock::now() + settings.lease.saturating_sub(settings.provider_timeout));
-    let calls = Calls::new(0, latest);
+    let calls = Calls::new(0, last_call_ms);
     let provider = &submission.provider;
     let found = provider.find(&calls, &reference).await.map_err(call_error)?;
     let (terminal, ended) = match found.map(|bill| judge(bill, &invoice)) {
@@ -111,7 +111,7 @@ async fn end_waiting_invoice(
         ),
         Some(Found::Rejected(errors)) => (
             Terminal::Rejected {
-                cleared: Some(provider.clear(&calls, &reference).await),
+                cleared: Some(provider.clear(&calls, &reference).await.is_cleared()),
                 errors,
             },
             Ended::Rejected,

@@ -123,6 +123,17 @@ async fn take_slot(submission: &Submission, stop_ms: i64) -> Result<(), Outcome>
         wait,
         account_problem: false,
     };
+    // A block already known would refuse the submission: no slot is spent on it.
+    if let Some(wait) = submission
+        .provider
+        .pacer()
+        .blocked_for(submission.provider.block_hold())
+    {
+        return Err(later("a pending bill blocks the provider account", wait));
+    }
+    if clock::epoch_ms(clock::now()) >= stop_ms {
+        return Err(later("this invocation is near its end", Duration::ZERO));
+    }
     let slot = match submission.provider.reserve(Lane::Submissions, 1, stop_ms).await {
         Ok(slots) => slots.from_ms,
         Err(CallError::Paced(wait)) => return Err(later("waiting for the provider account's pace", wait)),

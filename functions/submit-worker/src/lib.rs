@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use futures_util::{FutureExt, StreamExt, stream};
-use lambda_runtime::{Context, Error, LambdaEvent};
+use lambda_runtime::{Error, LambdaEvent};
 use shared::clock;
 use shared::metrics::Metrics;
 use shared::queue::{ChunkMessage, InvoiceMessage, SubmissionMessage};
@@ -37,32 +37,18 @@ use shared::submission::Submission;
 use attempt::Attempt;
 use plan::{Job, Received};
 
-/// Time kept in hand at the end of an invocation, besides one provider call.
-const DEADLINE_MARGIN: Duration = Duration::from_secs(2);
-
-/// When this invocation must be done (epoch ms). A runtime that gives no usable deadline (the
-/// local Runtime API emulator sends a relative one) gets the lease's length, which is at most
-/// the function's timeout.
-fn deadline_ms(context: &Context, fallback: Duration) -> i64 {
-    let now = clock::epoch_ms(clock::now());
-    match i64::try_from(context.deadline) {
-        Ok(deadline) if deadline > now => deadline,
-        _ => now + i64::try_from(fallback.as_millis()).unwrap_or(i64::MAX),
-    }
-}
-
 pub async fn handle(
     submission: &Submission,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
     let settings = &submission.settings;
-    let stop_ms = deadline_ms(&event.context, settings.lease)
-        - i64::try_from((settings.provider_timeout + DEADLINE_MARGIN).as_millis())?;
+    let stop_ms = settings.last_call_ms(&event.context);
     let messages: Vec<Received> = event.payload.records.iter().map(Received::read).collect();
     let mut metrics = Metrics::default();
     let mut outcomes: Vec<Vec<(String, Attempt)>> = messages.iter().map(|_| Vec::new()).collect();
     let jobs = plan::jobs(&messages);
-    if plan::pay_deletions(submission, stop_ms).await {
+    let paid = plan::pay_deletions(submission, stop_ms).await;
+    if paid.is_ok() {
         let results = work(submission, jobs, stop_ms).await;
         let mut decided = Vec::new();
         for (job, outcome, invoice_metrics) in results {
@@ -76,10 +62,9 @@ pub async fn handle(
             outcomes[index].push((id, outcome));
         }
     } else {
+        let wait = paid.err().unwrap_or(settings.retry_base);
         for job in jobs {
-            let later = Attempt::Later {
-                wait: settings.retry_base,
-            };
+            let later = Attempt::Later { wait };
             outcomes[job.message].push((job.invoice_id, later));
         }
     }
@@ -214,22 +199,5 @@ async fn settle(submission: &Submission, message: &Received, outcomes: &[(String
             }
             handed_back
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_real_deadline_is_kept_and_an_unusable_one_becomes_the_fallback() {
-        let now = clock::epoch_ms(clock::now());
-        let mut context = Context::default();
-        context.deadline = u64::try_from(now + 20_000).unwrap();
-        assert_eq!(deadline_ms(&context, Duration::from_secs(5)), now + 20_000);
-        // The local Runtime API emulator sends a relative deadline, long past as an epoch time.
-        context.deadline = 600_000;
-        let fallback = deadline_ms(&context, Duration::from_secs(5));
-        assert!((now + 4_900..=now + 6_000).contains(&fallback), "{fallback}");
     }
 }

@@ -1,8 +1,10 @@
 //! The invocation's work: one job per invoice its messages name; and first, the deletions the
 //! provider account owes (rejected bills a failed deletion left pending, which block it).
 
+use std::time::Duration;
+
 use aws_lambda_events::event::sqs::SqsMessage;
-use shared::provider::{Calls, split_reference};
+use shared::provider::{CallError, Calls, Clearing, split_reference};
 use shared::queue::SubmissionMessage;
 use shared::submission::Submission;
 
@@ -78,19 +80,24 @@ pub fn jobs(messages: &[Received]) -> Vec<Job> {
 }
 
 /// Deletes the rejected bills whose deletion failed before (a pending rejected bill blocks the
-/// account); `false` when one could not be deleted now, and nothing should be submitted.
-pub async fn pay_deletions(submission: &Submission, stop_ms: i64) -> bool {
-    for reference in submission.provider.pacer().uncleared() {
-        if !submission
-            .provider
-            .clear(&Calls::new(0, stop_ms), &reference)
-            .await
-        {
+/// account), as the budget item lists them; `Err` with how long to wait when one could not be
+/// deleted now, and nothing should be submitted.
+pub async fn pay_deletions(submission: &Submission, stop_ms: i64) -> Result<(), Duration> {
+    let provider = &submission.provider;
+    if let Err(error) = provider.refresh().await {
+        tracing::warn!(?error, "the provider account's budget item could not be read");
+    }
+    for reference in provider.pacer().uncleared() {
+        if let Clearing::Owed(error) = provider.clear(&Calls::new(0, stop_ms), &reference).await {
             tracing::warn!(
                 reference,
                 "a deletion owed at the provider could not be made: nothing is submitted now"
             );
-            return false;
+            return Err(match error {
+                CallError::Paced(wait) => wait,
+                CallError::AccountProblem(_) => submission.settings.account_retry,
+                CallError::Transient(_) => submission.settings.retry_base,
+            });
         }
         tracing::info!(reference, "a deletion owed at the provider was made");
         if let Some((org_id, code)) = split_reference(&reference) {
@@ -102,7 +109,7 @@ pub async fn pay_deletions(submission: &Submission, stop_ms: i64) -> bool {
             }
         }
     }
-    true
+    Ok(())
 }
 
 #[cfg(test)]

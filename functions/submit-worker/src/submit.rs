@@ -15,7 +15,7 @@ use shared::invoices::{Invoice, ProviderMessage};
 use shared::metrics::Metrics;
 use shared::provider::pacer::Block;
 use shared::provider::{
-    Bill, CallError, Calls, Created, FOREIGN_BILL, Found, bill_request, judge, provider_reference,
+    Bill, CallError, Calls, Clearing, Created, FOREIGN_BILL, Found, bill_request, judge, provider_reference,
 };
 use shared::submission::Submission;
 
@@ -117,20 +117,25 @@ impl Attempt<'_> {
                 tracing::info!("the provider had issued it already: adopted");
                 Some(Outcome::Issued(bill))
             }
-            Found::Foreign => Some(Outcome::Rejected {
-                errors: vec![ProviderMessage::new("reference_code", FOREIGN_BILL)],
-                cleared: None,
-            }),
+            Found::Foreign => {
+                tracing::error!(
+                    "the provider holds a validated bill under this invoice's reference for another customer or total"
+                );
+                Some(Outcome::Rejected {
+                    errors: vec![ProviderMessage::new("reference_code", FOREIGN_BILL)],
+                    cleared: None,
+                })
+            }
             Found::Rejected(errors) => Some(Outcome::Rejected {
-                cleared: Some(self.clear(&self.reference()).await),
+                cleared: Some(self.clear(&self.reference()).await.is_cleared()),
                 errors,
             }),
             Found::Slow => None,
         }
     }
 
-    async fn clear(&self, reference: &str) -> bool {
-        clear(self.submission, self.calls, reference).await
+    async fn clear(&self, reference: &str) -> Clearing {
+        self.submission.provider.clear(self.calls, reference).await
     }
 
     /// Creates the bill; `first_try` allows one more after a block is settled or DIAN is slow.
@@ -141,11 +146,22 @@ impl Attempt<'_> {
             Err(error) => return self.later(error),
         };
         match created {
-            Created::Validated(bill) => Outcome::Issued(bill),
+            Created::Validated(bill) => {
+                let ours = self.invoice.document.totals.payable;
+                if bill.total.is_some_and(|total| total != ours) {
+                    tracing::error!(
+                        provider_total = %bill.total.unwrap_or_default(),
+                        our_total = %ours,
+                        "the provider computed another total than ours: the invoice is issued with the provider's"
+                    );
+                    metrics.count("ProviderTotalMismatches", 1);
+                }
+                Outcome::Issued(bill)
+            }
             Created::RejectedByDian(errors) => {
                 tracing::info!(rules = errors.len(), "DIAN rejected the invoice");
                 Outcome::Rejected {
-                    cleared: Some(self.clear(&self.reference()).await),
+                    cleared: Some(self.clear(&self.reference()).await.is_cleared()),
                     errors,
                 }
             }
@@ -169,17 +185,26 @@ impl Attempt<'_> {
                     "the provider's own validation refused an invoice ours accepted: a rule is missing here"
                 );
                 metrics.count("ProviderValidationRejections", 1);
-                Outcome::Rejected {
-                    errors,
-                    cleared: None,
-                }
+                // Nothing should be kept after a refusal of Factus's own validation, but a kept
+                // bill would block the account: make sure.
+                let cleared = match self.clear(&self.reference()).await {
+                    Clearing::Cleared { deleted: false } => None,
+                    Clearing::Cleared { deleted: true } => Some(true),
+                    Clearing::Owed(_) => Some(false),
+                };
+                Outcome::Rejected { errors, cleared }
             }
             Created::Conflict(reason) => self.conflict(reason, first_try, metrics).await,
-            Created::AccountProblem(reason) => Outcome::Later {
-                reason,
-                wait: self.submission.settings.account_retry,
-                account_problem: true,
-            },
+            Created::AccountProblem(reason) => {
+                // Every other submission would meet it too: the account waits as a whole.
+                let wait = self.submission.settings.account_retry;
+                self.submission.provider.block(Block::Set, wait).await;
+                Outcome::Later {
+                    reason,
+                    wait,
+                    account_problem: true,
+                }
+            }
             Created::RateLimited(wait) => Outcome::Later {
                 reason: "the provider's rate limit".to_owned(),
                 wait: wait.unwrap_or(Duration::from_secs(1)),
@@ -203,39 +228,35 @@ impl Attempt<'_> {
                 account_problem: false,
             };
         }
-        let outcome = match provider.find(self.calls, &self.reference()).await {
+        let hold = provider.block_hold();
+        let settled = match provider.find(self.calls, &self.reference()).await {
             Err(error) => Err(self.later(error)),
             // Not a block: our reference is there already.
-            Ok(Some(bill)) => Err(self.found(bill).await.unwrap_or_else(|| Outcome::transient(SLOW))),
+            Ok(Some(bill)) => {
+                provider.unblock().await;
+                return self.found(bill).await.unwrap_or_else(|| Outcome::transient(SLOW));
+            }
             Ok(None) if may_unblock => crate::unblock::unblock(self.submission, self.calls, metrics).await,
-            Ok(None) => Err(Outcome::transient(format!(
-                "the provider still answers a conflict: {reason}"
-            ))),
+            Ok(None) => Err(Outcome::Later {
+                reason: format!("a pending bill still blocks the provider account: {reason}"),
+                wait: hold,
+                account_problem: false,
+            }),
         };
-        match outcome {
+        match settled {
             Ok(()) => {
                 provider.unblock().await;
                 Box::pin(self.create(false, metrics)).await
             }
             Err(outcome) => {
-                match &outcome {
-                    // A block nobody here can settle: everyone waits as long as this invoice.
-                    Outcome::Later {
-                        wait,
-                        account_problem: true,
-                        ..
-                    } => {
-                        provider.block(Block::Set, *wait).await;
-                    }
-                    _ => provider.unblock().await,
-                }
+                // Still blocked: everyone waits as long as this invoice does, then one looks again.
+                let wait = match &outcome {
+                    Outcome::Later { wait, .. } => *wait,
+                    _ => hold,
+                };
+                provider.block(Block::Set, wait).await;
                 outcome
             }
         }
     }
-}
-
-/// Deletes the rejected bill of `reference`; see [`shared::provider::Provider::clear`].
-pub async fn clear(submission: &Submission, calls: &Calls, reference: &str) -> bool {
-    submission.provider.clear(calls, reference).await
 }

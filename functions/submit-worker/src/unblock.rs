@@ -1,51 +1,59 @@
 //! A Factus account with a pending bill (rejected by DIAN, or waiting for DIAN) answers every
 //! other bill with a 409 until that one is deleted or validated (`manejo-errores.md`). This
-//! settles the account's pending bills: one of ours rejected is recorded on its invoice and
-//! deleted; one of ours merely slow is sent again (Factus takes the same reference as a retry)
-//! and its outcome recorded; one invoicer did not send cannot be settled here: the account's
-//! problem, counted (`ProviderAccountBlocked`, with an alarm) and waited out.
+//! settles the account's pending bills of ours: a rejected one is deleted (it can never become
+//! valid) and recorded on its invoice; one merely waiting for DIAN is sent again (Factus takes
+//! the same reference as a retry; a slow bill is never deleted) and its outcome recorded. One
+//! invoicer did not send, or cannot send again, is not settled here: the account's problem,
+//! counted (`ProviderAccountBlocked`, with an alarm) and waited out.
 
 use shared::clock;
 use shared::invoices::{Invoice, Status};
 use shared::metrics::Metrics;
-use shared::provider::{Calls, Created, bill_request, split_reference};
+use shared::provider::{CallError, Calls, Clearing, Created, bill_request, split_reference};
 use shared::store::{Guard, Terminal};
 use shared::submission::Submission;
 
-use crate::submit::{Outcome, clear};
+use crate::submit::Outcome;
 
-/// Settles every pending bill of the account; `Err` with the outcome of the invoice waiting
-/// on it when one cannot be settled now.
+/// Settles every pending bill of the account; `Err` with the outcome of the invoice waiting on
+/// it when one cannot be settled now (never the invoice's fault: it spends no receive).
 pub async fn unblock(submission: &Submission, calls: &Calls, metrics: &mut Metrics) -> Result<(), Outcome> {
-    let account_retry = submission.settings.account_retry;
     let provider = &submission.provider;
+    let later = |reason: String| Outcome::Later {
+        reason,
+        wait: provider.block_hold(),
+        account_problem: false,
+    };
     let pending = provider
         .pending(calls)
         .await
-        .map_err(|error| Outcome::from_call(error, account_retry))?;
+        .map_err(|error| waiting(error, submission))?;
     for bill in pending {
         let reference = bill.reference_code.clone();
         let Some((org_id, code)) = split_reference(&reference) else {
+            // Somebody else's (the company's own Factus account, another integration): theirs to
+            // correct and delete, not ours.
             metrics.count("ProviderAccountBlocked", 1);
             tracing::error!(
                 reference,
                 "a pending bill invoicer did not send blocks the provider account"
             );
-            return Err(Outcome::Later {
-                reason: format!(
-                    "the provider account is blocked by a pending bill invoicer did not send ({reference}): delete it at the provider"
+            return Err(account_problem(
+                submission,
+                format!(
+                    "the provider account is blocked by a pending bill invoicer did not send ({reference}): have it deleted at the provider"
                 ),
-                wait: account_retry,
-                account_problem: true,
-            });
+            ));
         };
-        let owner = owner(submission, org_id, code).await;
-        if bill.is_rejected() || owner.is_none() {
-            // Rejected, or ours with no invoice behind it to send again: it goes.
-            if !clear(submission, calls, &reference).await {
-                return Err(Outcome::transient(format!(
-                    "a rejected bill ({reference}) blocks the provider account and could not be deleted yet"
-                )));
+        let owner = owner(submission, org_id, code).await.map_err(|error| {
+            later(format!(
+                "the owner of a pending bill ({reference}) could not be read: {error:#}"
+            ))
+        })?;
+        if bill.is_rejected() {
+            // Ours, rejected by DIAN: it goes (it can never become valid).
+            if let Clearing::Owed(error) = provider.clear(calls, &reference).await {
+                return Err(waiting(error, submission));
             }
             if let Some(invoice) = owner {
                 let terminal = Terminal::Rejected {
@@ -60,22 +68,30 @@ pub async fn unblock(submission: &Submission, calls: &Calls, metrics: &mut Metri
             );
             continue;
         }
-        let Some(invoice) = owner else { continue };
+        // Waiting for DIAN: never deleted; sent again (Factus takes it as a retry).
+        let Some(invoice) = owner else {
+            metrics.count("ProviderAccountBlocked", 1);
+            tracing::error!(
+                reference,
+                "a pending bill of ours with no invoice behind it blocks the provider account"
+            );
+            return Err(account_problem(
+                submission,
+                format!(
+                    "the provider account is blocked by a pending bill under our reference with no invoice behind it ({reference}): have it validated or deleted at the provider"
+                ),
+            ));
+        };
         let terminal = match provider.create(calls, &bill_request(&invoice)).await {
-            Err(error) => return Err(Outcome::from_call(error, account_retry)),
+            Err(error) => return Err(waiting(error, submission)),
             Ok(Created::Validated(issued)) => issued.into_accepted(),
-            Ok(Created::RejectedByDian(errors)) => Terminal::Rejected {
-                cleared: Some(clear(submission, calls, &reference).await),
+            Ok(Created::RejectedByDian(errors) | Created::Invalid(errors)) => Terminal::Rejected {
+                cleared: Some(provider.clear(calls, &reference).await.is_cleared()),
                 errors,
             },
-            Ok(Created::Slow) => {
-                return Err(Outcome::transient(format!(
-                    "DIAN has not validated a pending bill of ours ({reference}) yet, and it blocks the provider account"
-                )));
-            }
             Ok(other) => {
-                return Err(Outcome::transient(format!(
-                    "a pending bill ({reference}) could not be settled: {other:?}"
+                return Err(later(format!(
+                    "a pending bill of ours ({reference}) blocks the provider account and could not be settled yet: {other:?}"
                 )));
             }
         };
@@ -85,13 +101,35 @@ pub async fn unblock(submission: &Submission, calls: &Calls, metrics: &mut Metri
     Ok(())
 }
 
-/// The invoice behind one of our references, if any.
-async fn owner(submission: &Submission, org_id: &str, code: &str) -> Option<Invoice> {
-    let store = &submission.services.store;
-    let id = store.invoice_of_reference(org_id, code).await.ok()??;
-    store.get_invoice(org_id, &id).await.ok()?
+/// The outcome of an invoice waiting on the account's settlement, when a call failed.
+fn waiting(error: CallError, submission: &Submission) -> Outcome {
+    match Outcome::from_call(error, submission.settings.account_retry) {
+        Outcome::Transient { reason, .. } => Outcome::Later {
+            reason,
+            wait: submission.provider.block_hold(),
+            account_problem: false,
+        },
+        outcome => outcome,
+    }
 }
 
+/// The outcome of an invoice waiting on a block invoicer cannot settle: the account's problem.
+fn account_problem(submission: &Submission, reason: String) -> Outcome {
+    Outcome::Later {
+        reason,
+        wait: submission.settings.account_retry,
+        account_problem: true,
+    }
+}
+
+/// The invoice behind one of our references, if any.
+async fn owner(submission: &Submission, org_id: &str, code: &str) -> anyhow::Result<Option<Invoice>> {
+    let store = &submission.services.store;
+    match store.invoice_of_reference(org_id, code).await? {
+        Some(id) => store.get_invoice(org_id, &id).await,
+        None => Ok(None),
+    }
+}
 /// Ends another invoice with what its bill turned out to be, if it waits (a live lease's holder
 /// ends it itself); a rejected one learns its bill is gone.
 async fn record(submission: &Submission, invoice: &Invoice, terminal: Terminal, metrics: &mut Metrics) {

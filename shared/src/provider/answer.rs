@@ -80,9 +80,11 @@ pub fn messages(errors: Option<&Value>) -> Vec<ProviderMessage> {
     messages
 }
 
-/// Whether DIAN's message is a rejection ("Regla: FAK24, Rechazo: ...").
+/// Whether DIAN's message is a rejection ("Regla: FAK24, Rechazo: ..."), as opposed to a
+/// notification ("Regla: RUT01, Notificación: ...") that merely mentions one.
 fn is_rejection(message: &ProviderMessage) -> bool {
-    message.message.to_lowercase().contains("rechazo")
+    let text = message.message.to_lowercase();
+    text.starts_with("rechazo") || text.contains(", rechazo")
 }
 
 /// `(rejections, notices)` of an `errors` field.
@@ -196,6 +198,10 @@ pub fn classify_created(status: StatusCode, retry_after: Option<Duration>, conte
             Created::AccountProblem(described("the provider account's subscription is exhausted"))
         }
         StatusCode::FORBIDDEN => Created::AccountProblem(described("the provider account may not do this")),
+        // The route itself is wrong: the provider's URL is misconfigured, not the invoice.
+        StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => {
+            Created::AccountProblem(described("the provider has no such route (check its base URL)"))
+        }
         s if s.is_client_error() && s != StatusCode::REQUEST_TIMEOUT => {
             Created::Invalid(vec![ProviderMessage::new("", described("refused"))])
         }
@@ -259,6 +265,17 @@ mod tests {
     }
 
     #[test]
+    fn a_notification_that_mentions_a_rejection_is_not_one() {
+        let (rejections, notices) = split_messages(Some(&json!({
+            "RUT01": "Regla: RUT01, Notificación: sin rechazo por ahora",
+            "FAJ43b": "Regla: FAJ43b, Rechazo: Nombre no coincide"
+        })));
+        assert_eq!(rejections.len(), 1);
+        assert_eq!(rejections[0].rule, "FAJ43b");
+        assert_eq!(notices[0].rule, "RUT01");
+    }
+
+    #[test]
     fn dian_slow_is_neither_issued_nor_rejected() {
         let mut answer = validated();
         answer["data"]["is_validated"] = json!(false);
@@ -292,6 +309,10 @@ mod tests {
         assert!(matches!(
             classify_created(StatusCode::UNAUTHORIZED, None, &nothing),
             Created::AccountProblem(_)
+        ));
+        assert!(matches!(
+            classify_created(StatusCode::NOT_FOUND, None, &json!({"message": "Ruta no encontrada"})),
+            Created::AccountProblem(reason) if reason.contains("base URL")
         ));
         assert_eq!(
             classify_created(

@@ -75,18 +75,38 @@ impl Answer {
             .trim()
             .parse()
             .ok()?;
-        Some(Duration::from_secs(seconds))
+        Some(Duration::from_secs(seconds).min(LONGEST_WAIT))
     }
 }
 
 /// What became of a deletion.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Deleted {
-    /// Deleted now, or gone already (404): either way nothing is pending under the reference.
-    Cleared,
+    /// Deleted now.
+    Deleted,
+    /// Nothing under the reference (404).
+    Absent,
     /// The provider would not delete it (a validated bill cannot be deleted).
     Refused(String),
 }
+
+/// What became of a bill that had to go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Clearing {
+    /// Nothing is pending under the reference any more; `deleted` when this call deleted it.
+    Cleared { deleted: bool },
+    /// Still pending: its deletion is owed to the account (and made before its next work).
+    Owed(CallError),
+}
+
+impl Clearing {
+    pub fn is_cleared(&self) -> bool {
+        matches!(self, Clearing::Cleared { .. })
+    }
+}
+
+/// The longest wait the provider may ask for that is believed (Retry-After, a window's reset).
+const LONGEST_WAIT: Duration = Duration::from_secs(3600);
 
 /// The provider client of one container.
 pub struct Provider {
@@ -177,28 +197,60 @@ impl Provider {
         }
     }
 
-    /// Deletes the rejected bill of `reference` (a pending rejected bill blocks the account);
-    /// when it cannot be now, the deletion is owed to the account and paid before its next work.
-    /// `true` when nothing is pending under the reference any more.
-    pub async fn clear(&self, calls: &Calls, reference: &str) -> bool {
-        match self.delete(calls, reference).await {
-            Ok(Deleted::Cleared) => {
+    /// Deletes the bill of `reference` that must go (rejected by DIAN, it blocks the account).
+    /// When it cannot be now, the deletion is owed to the account (and the account held back
+    /// meanwhile); when the provider refuses, the bill is looked up: gone or validated, nothing
+    /// is pending (a validated bill is reported: it was not to be deleted).
+    pub async fn clear(&self, calls: &Calls, reference: &str) -> Clearing {
+        let failure = match self.delete(calls, reference).await {
+            Ok(Deleted::Deleted) => {
                 self.owe_deletion(reference, false).await;
-                true
+                return Clearing::Cleared { deleted: true };
             }
-            Ok(Deleted::Refused(reason)) => {
-                tracing::error!(reason, "the provider would not delete a rejected bill");
-                false
+            Ok(Deleted::Absent) => {
+                self.owe_deletion(reference, false).await;
+                return Clearing::Cleared { deleted: false };
             }
-            Err(error) => {
-                tracing::warn!(
-                    ?error,
-                    "the rejected bill could not be deleted now: the deletion is owed"
-                );
-                self.owe_deletion(reference, true).await;
-                false
-            }
-        }
+            Ok(Deleted::Refused(reason)) => match self.find(calls, reference).await {
+                Ok(None) => {
+                    self.owe_deletion(reference, false).await;
+                    return Clearing::Cleared { deleted: false };
+                }
+                Ok(Some(bill)) if bill.is_validated => {
+                    tracing::error!(
+                        reference,
+                        reason,
+                        "a bill to be deleted is validated at the provider: left as it is"
+                    );
+                    self.owe_deletion(reference, false).await;
+                    return Clearing::Cleared { deleted: false };
+                }
+                Ok(Some(_)) => CallError::AccountProblem(format!(
+                    "the provider refuses to delete a pending bill ({reference}): {reason}"
+                )),
+                Err(error) => error,
+            },
+            Err(error) => error,
+        };
+        tracing::warn!(
+            ?failure,
+            "a bill to be deleted could not be now: the deletion is owed"
+        );
+        self.owe_deletion(reference, true).await;
+        // It blocks the account until it is gone: hold submissions back meanwhile.
+        self.block(pacer::Block::Extend, self.block_hold()).await;
+        Clearing::Owed(failure)
+    }
+
+    /// Reads the account's budget item (what is owed, whether it is blocked) into this
+    /// container: at the start of each piece of work, so that a container that never
+    /// reserved knows it too.
+    pub async fn refresh(&self) -> Result<(), CallError> {
+        let account = self.account().await?;
+        self.pacer
+            .refresh(&account)
+            .await
+            .map_err(|e| CallError::Transient(format!("the rate budget could not be read: {e:#}")))
     }
 
     /// Marks the account blocked by a pending bill for `duration`, as `mode` says; `true` when it
@@ -277,15 +329,30 @@ impl Provider {
                     CallError::Transient(format!("the provider's token endpoint: {}", describe(&e)))
                 })?;
             let status = answer.status();
+            self.pacer
+                .observe(&self.account().await?, status, answer.headers())
+                .await;
             if status.is_success() {
                 return self.tokens.keep(answer).await.map_err(token_error);
+            }
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                let wait = Answer {
+                    status,
+                    headers: answer.headers().clone(),
+                    content: Value::Null,
+                }
+                .retry_after();
+                return Err(CallError::Paced(wait.unwrap_or(Duration::from_secs(1))));
             }
             if refreshing && status.is_client_error() {
                 // The refresh token is spent or unknown: the password grant next.
                 self.tokens.forget(true).await;
                 continue;
             }
-            if status.is_client_error() {
+            if matches!(
+                status,
+                StatusCode::BAD_REQUEST | StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+            ) {
                 self.tokens.forget_credentials().await;
                 return Err(CallError::AccountProblem(format!(
                     "the provider refuses our credentials ({status})"
@@ -342,11 +409,15 @@ impl Provider {
         let answer = self
             .send(calls, |token| self.http.post(&url).bearer_auth(token).json(body))
             .await?;
-        Ok(classify_created(
-            answer.status,
-            answer.retry_after(),
-            &answer.content,
-        ))
+        match classify_created(answer.status, answer.retry_after(), &answer.content) {
+            // Validated, but the answer lacks what the invoice must show: the bill has it.
+            Created::Validated(bill) if bill.cufe.is_none() || bill.qr_url.is_none() => {
+                let mut whole = self.view(calls, &bill.number).await?;
+                whole.is_validated = true;
+                Ok(Created::Validated(whole))
+            }
+            created => Ok(created),
+        }
     }
 
     /// One page of the bills of a list filter (`filter[reference_code]`, `filter[status]`), and
@@ -363,7 +434,9 @@ impl Provider {
             .send(calls, |token| {
                 self.http.get(&url).bearer_auth(token).query(&[
                     (filter.0, filter.1),
+                    // The page size as the SDK sends it, and as the docs write it.
                     ("per_page", PAGE),
+                    ("filter[per_page]", PAGE),
                     ("page", page_text.as_str()),
                 ])
             })
@@ -430,8 +503,15 @@ impl Provider {
 
     /// The account's bills that are persisted but not validated (`filter[status]=0`).
     pub async fn pending(&self, calls: &Calls) -> Result<Vec<Bill>, CallError> {
-        let (bills, _) = self.list(calls, ("filter[status]", "0"), 1).await?;
-        Ok(bills.into_iter().filter(|bill| !bill.is_validated).collect())
+        let mut pending = Vec::new();
+        for page in 1..=MAX_PAGES {
+            let (bills, more) = self.list(calls, ("filter[status]", "0"), page).await?;
+            pending.extend(bills.into_iter().filter(|bill| !bill.is_validated));
+            if !more {
+                break;
+            }
+        }
+        Ok(pending)
     }
 
     /// `DELETE /v2/bills/destroy/reference/{reference}`.
@@ -441,7 +521,11 @@ impl Provider {
             .send(calls, |token| self.http.delete(&url).bearer_auth(token))
             .await?;
         match answer.status {
-            s if s.is_success() || s == StatusCode::NOT_FOUND => Ok(Deleted::Cleared),
+            s if s.is_success() => Ok(Deleted::Deleted),
+            StatusCode::NOT_FOUND => Ok(Deleted::Absent),
+            StatusCode::UNAUTHORIZED | StatusCode::PAYMENT_REQUIRED | StatusCode::FORBIDDEN => {
+                Err(unexpected("deleting a bill", &answer))
+            }
             StatusCode::TOO_MANY_REQUESTS => Err(CallError::Paced(answer.retry_after().unwrap_or_default())),
             s if s.is_client_error() => Ok(Deleted::Refused(format!(
                 "{s}: {}",
@@ -469,7 +553,7 @@ fn unexpected(what: &str, answer: &Answer) -> CallError {
         StatusCode::TOO_MANY_REQUESTS => {
             CallError::Paced(answer.retry_after().unwrap_or(Duration::from_secs(1)))
         }
-        StatusCode::PAYMENT_REQUIRED | StatusCode::FORBIDDEN => {
+        StatusCode::UNAUTHORIZED | StatusCode::PAYMENT_REQUIRED | StatusCode::FORBIDDEN => {
             CallError::AccountProblem(format!("{what}: the provider answered {}", answer.status))
         }
         status => CallError::Transient(format!("{what}: the provider answered {status}")),

@@ -129,6 +129,18 @@ impl Pacer {
         Ok(result)
     }
 
+    /// Reads the budget item into this container's view of the account.
+    pub async fn refresh(&self, account: &str) -> anyhow::Result<()> {
+        let (state, tats) = self.store.read_budget(account).await?;
+        for (lane, tat) in [Lane::Submissions, Lane::Urgent].into_iter().zip(tats) {
+            self.last_tat(lane).fetch_max(tat, Ordering::Relaxed);
+        }
+        if let Ok(mut seen) = self.state.lock() {
+            *seen = state;
+        }
+        Ok(())
+    }
+
     /// The deletions owed, as the last reservation of this container saw them.
     pub fn uncleared(&self) -> Vec<String> {
         self.state

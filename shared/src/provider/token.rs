@@ -132,7 +132,8 @@ impl Tokens {
             .json()
             .await
             .map_err(|_| TokenError::Transient("the provider's token answer is unreadable".to_owned()))?;
-        let lifetime = Duration::from_secs(fresh.expires_in).saturating_sub(TOKEN_MARGIN);
+        // A day at most, whatever the answer says.
+        let lifetime = Duration::from_secs(fresh.expires_in.min(86_400)).saturating_sub(TOKEN_MARGIN);
         *self.session.lock().await = Some(Session {
             access: fresh.access_token.clone(),
             refresh: fresh.refresh_token,

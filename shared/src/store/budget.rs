@@ -152,6 +152,17 @@ impl Store {
         anyhow::bail!("the rate budget kept changing under four reservations")
     }
 
+    /// The account's budget item: what it says of the account, and each lane's `tat` (0 when
+    /// it has none).
+    pub async fn read_budget(&self, account: &str) -> anyhow::Result<(AccountState, [i64; 2])> {
+        let item = self
+            .get(keys::provider_account(account), keys::BUDGET.to_owned(), true)
+            .await?
+            .unwrap_or_default();
+        let tat = |lane: Lane| number(&item, lane.attribute()).unwrap_or(0);
+        Ok((state(&item), [tat(Lane::Submissions), tat(Lane::Urgent)]))
+    }
+
     /// No call of the account, in any lane, before `until_ms` (the provider said so: a 429, or
     /// no requests left in its window).
     pub async fn hold_calls_until(&self, account: &str, until_ms: i64) -> anyhow::Result<()> {

@@ -49,10 +49,11 @@ pub async fn get(account: &Account, path: &str) -> (u16, Value) {
 }
 
 /// Polls the resource at `path` until its status is one of `statuses`; answers it. Not a timing
-/// assertion: a bound so that a stuck pipeline fails the test instead of hanging it.
+/// assertion: a bound (ten minutes: the suite's invoices share one paced provider account) so
+/// that a stuck pipeline fails the test instead of hanging it.
 pub async fn wait_for_status(account: &Account, path: &str, statuses: &[&str]) -> Value {
     let mut last = Value::Null;
-    for _ in 0..900 {
+    for _ in 0..3_000 {
         let (_, resource) = get(account, path).await;
         if statuses.iter().any(|s| resource["status"] == *s) {
             return resource;
