@@ -27,8 +27,18 @@ async fn a_1000_invoice_csv_completes_with_exact_counters_and_each_invoice_issue
     assert_eq!(answer["total"], 1000);
     assert_eq!(answer["invalid_count"], 0);
     let id = answer["id"].as_str().unwrap();
+    // A thousand invoices take the provider account's pace: the batch says when they should end.
+    let (_, processing) = get(&account, &format!("/v1/batches/{id}")).await;
+    if processing["status"] == "processing" {
+        let estimate = processing["estimated_completion_at"].as_str().unwrap();
+        assert!(
+            estimate > processing["created_at"].as_str().unwrap(),
+            "{processing}"
+        );
+    }
     let batch = wait_for(&account, id, &["completed", "completed_with_errors"]).await;
     assert_eq!(batch["status"], "completed");
+    assert_eq!(batch["estimated_completion_at"], Value::Null);
     assert_eq!(
         (
             batch["total"].clone(),

@@ -114,7 +114,7 @@ impl Batches<'_> {
         );
         let invocations = worker.len();
         let per_invoice = |count: f64| count / INVOICES as f64;
-        let factus_interval = shared::provider::pacer::interval_ms(80);
+        let factus_interval = shared::provider::pacer::lane_interval_ms(80, shared::store::Lane::Submissions);
         Ok(json!({
             "invoices": INVOICES,
             "provider_budget_per_minute": self.budget_per_minute,

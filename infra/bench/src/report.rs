@@ -204,7 +204,7 @@ pub fn markdown(run: &Value) -> String {
                 per_invoice("worker_dynamodb_calls_per_invoice", 2, 2.0),
                 number(&batch["worker_cpu_ms_per_invoice"], 3),
                 text(&batch["status"]),
-                text(&batch["provider_budget_per_minute"]),
+                number(&batch["provider_budget_per_minute"], 0),
                 number(&batch["hours_at_factus_pace"], 2),
             ]
         }),
