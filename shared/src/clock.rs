@@ -22,6 +22,14 @@ pub fn epoch_ms(at: OffsetDateTime) -> i64 {
     i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
+/// When an invocation must be done (epoch ms), when Lambda says so usably: the local Runtime API
+/// emulator sends a relative deadline, which reads as long past and is ignored.
+pub fn deadline_ms(context: &lambda_runtime::Context) -> Option<i64> {
+    i64::try_from(context.deadline)
+        .ok()
+        .filter(|deadline| *deadline > epoch_ms(now()))
+}
+
 /// Parses what [`rfc3339`] wrote.
 pub fn parse_rfc3339(text: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(text, &Rfc3339).ok()

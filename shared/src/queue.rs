@@ -36,6 +36,25 @@ pub struct ChunkMessage {
     pub invoice_ids: Vec<String>,
 }
 
+/// Invoices a chunk message names at most: a storing group's.
+pub const CHUNK_SIZE: usize = 50;
+
+impl ChunkMessage {
+    /// The chunk messages of a batch's invoices, [`CHUNK_SIZE`] invoices each.
+    pub fn all(org_id: &str, batch_id: &str, invoice_ids: &[String]) -> Vec<SubmissionMessage> {
+        invoice_ids
+            .chunks(CHUNK_SIZE)
+            .map(|ids| {
+                SubmissionMessage::Chunk(ChunkMessage {
+                    org_id: org_id.to_owned(),
+                    batch_id: batch_id.to_owned(),
+                    invoice_ids: ids.to_vec(),
+                })
+            })
+            .collect()
+    }
+}
+
 /// A message of the submissions queue.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]

@@ -48,11 +48,10 @@ impl Settings {
 /// local Runtime API emulator sends a relative one) gets the lease's length, which is at most
 /// the function's timeout.
 fn deadline_ms(context: &lambda_runtime::Context, fallback: Duration) -> i64 {
-    let now = crate::clock::epoch_ms(crate::clock::now());
-    match i64::try_from(context.deadline) {
-        Ok(deadline) if deadline > now => deadline,
-        _ => now + i64::try_from(fallback.as_millis()).unwrap_or(i64::MAX),
-    }
+    crate::clock::deadline_ms(context).unwrap_or_else(|| {
+        crate::clock::epoch_ms(crate::clock::now())
+            + i64::try_from(fallback.as_millis()).unwrap_or(i64::MAX / 2)
+    })
 }
 
 pub struct Submission {

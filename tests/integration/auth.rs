@@ -124,6 +124,32 @@ async fn five_failures_lock_an_email_and_an_unknown_email_cannot_be_told_apart()
 }
 
 #[tokio::test]
+async fn fifty_guesses_at_once_get_five_checked() {
+    let account = signup().await;
+    let guesses = (0..50).map(|_| login(&account.email, "wrong password!"));
+    let mut statuses: Vec<u16> = futures_util::future::join_all(guesses)
+        .await
+        .iter()
+        .map(|response| response.status().as_u16())
+        .collect();
+    statuses.sort();
+    let checked = statuses.iter().filter(|status| **status == 401).count();
+    assert!(
+        statuses.iter().all(|status| *status == 401 || *status == 429),
+        "{statuses:?}"
+    );
+    assert!(
+        (1..=5).contains(&checked),
+        "{checked} guesses were checked: {statuses:?}"
+    );
+    assert_eq!(
+        login(&account.email, &account.password).await.status(),
+        429,
+        "the right password waits out the lock too"
+    );
+}
+
+#[tokio::test]
 async fn a_successful_login_resets_the_failure_count() {
     let account = signup().await;
     for _ in 0..4 {

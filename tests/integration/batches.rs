@@ -2,6 +2,7 @@
 //! the end by their counters.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use shared::provider::provider_reference;
@@ -9,6 +10,7 @@ use shared::provider::provider_reference;
 use crate::support::accounts::signup;
 use crate::support::batches::{HEADER, all_pages, csv, post, row, wait_for};
 use crate::support::invoices::{create, example, get};
+use crate::support::runtime::{LoneFunction, environment_of};
 use crate::support::sandbox;
 use crate::support::{api, http, local_only, unique};
 
@@ -505,5 +507,167 @@ async fn counters_follow_rejections_failures_and_retries_and_the_batch_completes
     assert_eq!(
         statuses,
         BTreeSet::from(["accepted".to_owned(), "rejected".to_owned()])
+    );
+}
+
+#[tokio::test]
+async fn a_450_kb_reference_code_is_one_invalid_input_recorded_within_bounds() {
+    let account = signup().await;
+    let huge = "R".repeat(450_000);
+    let mut bad = example();
+    bad["reference_code"] = json!(huge);
+    let good = example();
+    let key = unique("huge");
+    let body = json!({"invoices": [good, bad]}).to_string();
+
+    let response = post(&account, "application/json", body.clone(), Some(&key), "").await;
+
+    assert_eq!(response.status(), 202);
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(
+        (answer["total"].clone(), answer["invalid_count"].clone()),
+        (json!(1), json!(1))
+    );
+    let id = answer["id"].as_str().unwrap();
+    let errors = all_pages(&account, &format!("/v1/batches/{id}/errors?limit=10")).await;
+    let recorded = errors[0]["reference_code"].as_str().unwrap();
+    assert!(
+        recorded.chars().count() <= 201 && recorded.ends_with('…'),
+        "{} chars",
+        recorded.len()
+    );
+    assert_eq!(errors[0]["errors"][0]["field"], "reference_code");
+    // The same key replays; the single invoice endpoint refuses the code as a 422.
+    let again = post(&account, "application/json", body, Some(&key), "").await;
+    assert_eq!(again.status(), 202);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let mut alone = example();
+    alone["reference_code"] = json!("R".repeat(450_000));
+    let single = crate::support::invoices::post(&account, &alone, None).await;
+    assert_eq!(single.status(), 422);
+}
+
+#[tokio::test]
+async fn a_batch_with_thousands_of_bad_lines_records_a_thousand_and_counts_them_all() {
+    let account = signup().await;
+    let mut body = csv("BAD", 1);
+    for line in 0..3000 {
+        body.push_str(&format!("bad-{line},only,three\n"));
+    }
+
+    let response = post(&account, "text/csv", body, None, "").await;
+
+    assert_eq!(response.status(), 202);
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(
+        (answer["total"].clone(), answer["invalid_count"].clone()),
+        (json!(1), json!(3000))
+    );
+    assert_eq!(answer["invalid"].as_array().unwrap().len(), 100);
+    let id = answer["id"].as_str().unwrap();
+    let errors = all_pages(&account, &format!("/v1/batches/{id}/errors?limit=100")).await;
+    assert_eq!(errors.len(), 1000, "the first thousand are recorded");
+    let (_, batch) = get(&account, &format!("/v1/batches/{id}")).await;
+    assert_eq!(batch["invalid_count"], 3000);
+}
+
+#[tokio::test]
+async fn a_batch_whose_ingest_dies_half_way_is_never_submitted_fails_and_frees_its_key() {
+    let Some(state) = local_only("to run a batches-create process of its own and kill it") else {
+        return;
+    };
+    let account = signup().await;
+    let prefix = unique("DIES");
+    let invoices: Vec<Value> = (0..4000)
+        .map(|i| {
+            let mut invoice = example();
+            invoice["reference_code"] = json!(format!("{prefix}-{i}"));
+            invoice
+        })
+        .collect();
+    let body = json!({"invoices": invoices}).to_string();
+    let mut event: Value =
+        serde_json::from_str(include_str!("../../events/batches-create/json.json")).unwrap();
+    event["headers"]["authorization"] = json!(account.bearer());
+    event["headers"]["idempotency-key"] = json!(prefix.clone());
+    event["body"] = json!(body.clone());
+    event["isBase64Encoded"] = json!(false);
+    let environment = environment_of("batches-create", &state.emulator_url);
+    let function = LoneFunction::start("batches-create", &environment).await;
+    let ingest = tokio::spawn(async move { function.invoke(event).await });
+    // Once the batch is recorded as ingesting, the function dies (as at its timeout) while it
+    // stores the invoices.
+    let mut batches = Vec::new();
+    for _ in 0..200 {
+        batches = all_pages(&account, "/v1/batches?limit=10").await;
+        if !batches.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    ingest.abort();
+    assert!(
+        ingest.await.is_err_and(|e| e.is_cancelled()),
+        "the ingest ended before it was cut short"
+    );
+    assert_eq!(batches.len(), 1, "{batches:?}");
+    assert_eq!(batches[0]["status"], "ingesting");
+    let id = batches[0]["id"].as_str().unwrap();
+    let failed = wait_for(&account, id, &["failed", "completed", "completed_with_errors"]).await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert!(failed["failure_reason"].is_string());
+    // What it stored is taken back, and nothing of it ever reaches the provider.
+    let left = wait_until_empty(&account, &format!("/v1/batches/{id}/invoices?limit=100")).await;
+    assert!(left, "the failed batch's invoices are taken back");
+    let reference_prefix = provider_reference(&account.org_id, &prefix);
+    assert!(sandbox::issued(&reference_prefix).await.is_empty());
+    // Its key (once the reconciler has had its turn) and its reference codes serve again.
+    let mut again = post(&account, "application/json", body.clone(), Some(&prefix), "").await;
+    for _ in 0..60 {
+        if again.status() != 409 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        again = post(&account, "application/json", body.clone(), Some(&prefix), "").await;
+    }
+    assert_eq!(again.status(), 202);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["total"], 4000);
+}
+
+/// Polls a list until it is empty (within the suite's patience).
+async fn wait_until_empty(account: &crate::support::accounts::Account, path: &str) -> bool {
+    for _ in 0..120 {
+        if all_pages(account, path).await.is_empty() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn a_batch_whose_chunk_messages_are_lost_is_queued_again_and_completes() {
+    let Some(_) = local_only("the local queue poller's faults") else {
+        return;
+    };
+    let account = signup().await;
+    sandbox::set_delivery_faults(&account.org_id, json!({"lose_rate": 1.0})).await;
+
+    let response = post(&account, "text/csv", csv("LOST", 60), None, "").await;
+    assert_eq!(response.status(), 202);
+    let answer: Value = response.json().await.unwrap();
+    let id = answer["id"].as_str().unwrap();
+    // The poller loses both chunk messages; then deliveries work again.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let (_, batch) = get(&account, &format!("/v1/batches/{id}")).await;
+    assert_eq!(batch["pending"], 60, "nothing was delivered: {batch}");
+    sandbox::clear_delivery_faults(&account.org_id).await;
+
+    let batch = wait_for(&account, id, &["completed", "completed_with_errors"]).await;
+    assert_eq!(
+        (batch["status"].clone(), batch["accepted"].clone()),
+        (json!("completed"), json!(60))
     );
 }

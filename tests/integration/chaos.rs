@@ -29,7 +29,11 @@ async fn a_500_invoice_batch_under_every_fault_ends_each_invoice_once_at_the_acc
         "dian_rejection_rate": 0.02, "rate_limit_rate": 0.02, "seed": 20261130
     }))
     .await;
-    sandbox::set_delivery_faults(&account.org_id, 0.1, 0.05).await;
+    sandbox::set_delivery_faults(
+        &account.org_id,
+        json!({"duplicate_rate": 0.1, "drop_ack_rate": 0.05}),
+    )
+    .await;
     let invoices: Vec<Value> = (0..INVOICES)
         .map(|n| {
             let mut invoice = example();

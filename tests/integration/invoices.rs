@@ -226,17 +226,19 @@ async fn creating_an_invoice_twice_with_one_key_replays_the_first_answer() {
 }
 
 #[tokio::test]
-async fn concurrent_first_requests_with_one_key_store_one_invoice() {
+async fn twenty_concurrent_first_requests_with_one_key_make_one_invoice_and_nineteen_replays() {
     let account = signup().await;
     let body = example();
     let key = unique("key");
 
-    let attempts = (0..6).map(|_| post(&account, &body, Some(&key)));
+    let attempts = (0..20).map(|_| post(&account, &body, Some(&key)));
     let responses = futures_util::future::join_all(attempts).await;
 
     let mut ids = BTreeSet::new();
+    let mut replays = 0;
     for response in responses {
         assert_eq!(response.status(), 202);
+        replays += usize::from(response.headers().get("idempotent-replayed").is_some());
         ids.insert(
             response.json::<Value>().await.unwrap()["id"]
                 .as_str()
@@ -245,6 +247,7 @@ async fn concurrent_first_requests_with_one_key_store_one_invoice() {
         );
     }
     assert_eq!(ids.len(), 1, "every twin answers the winner's invoice");
+    assert_eq!(replays, 19, "one created it, the others replayed it");
     let (_, page) = get(&account, "/v1/invoices").await;
     assert_eq!(
         page["data"].as_array().unwrap().len(),

@@ -1,7 +1,8 @@
 //! `GET /v1/openapi.json` (no auth): the OpenAPI document of the API, as `openapi.yaml` says it,
 //! turned into JSON when the function is built.
 
-use lambda_http::http::StatusCode;
+use lambda_http::http::header::CACHE_CONTROL;
+use lambda_http::http::{HeaderValue, StatusCode};
 use shared::aws::SdkConfig;
 use shared::bootstrap::State;
 use shared::config::Config;
@@ -21,5 +22,10 @@ impl State for Spec {
 
 pub async fn handle(_: &Spec, request: Request) -> HandlerResult {
     Query::read(&request, &[])?;
-    Ok(shared::http::json_text(StatusCode::OK, SPEC.to_owned()))
+    let mut response = shared::http::json_text(StatusCode::OK, SPEC.to_owned());
+    // Public and the same for everyone until the next deployment.
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    Ok(response)
 }

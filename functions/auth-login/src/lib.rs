@@ -1,8 +1,9 @@
 //! `POST /v1/auth/login`: email and password for a token pair.
 //!
 //! An unknown email and a wrong password answer the same 401 after the same work (a dummy hash
-//! is verified when there is no user), and both count toward the email's lockout: five failures
-//! within 15 minutes answer 429 `ACCOUNT_LOCKED` for 15 minutes, whoever asks.
+//! is verified when there is no user). Every guess is counted before its password is checked, so
+//! an email gets five guesses within 15 minutes however many arrive at once; then 429
+//! `ACCOUNT_LOCKED` for 15 minutes, whoever asks. A successful login clears the count.
 
 use lambda_http::http::StatusCode;
 use shared::auth::passwords;
@@ -11,7 +12,7 @@ use shared::http::{ApiError, HandlerResult, Request, read_json};
 use shared::json::{Json, Object};
 use shared::secrecy::SecretString;
 use shared::services::Services;
-use shared::store::Session;
+use shared::store::{Guess, Session};
 use shared::validation::{FieldError, Problems};
 
 const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -46,27 +47,24 @@ pub async fn handle(services: &Services, request: Request) -> HandlerResult {
     let login = parse(&read_json(&request, MAX_BODY_BYTES)?)?;
     let now = clock::now().unix_timestamp();
     let countable = login.email.chars().count() <= MAX_EMAIL;
-    let (credentials, attempts) = if countable {
-        services.store.login_records(&login.email).await?
+    let credentials = if countable {
+        let (guess, credentials) = tokio::try_join!(
+            services.store.count_login_guess(&login.email, now),
+            services.store.credentials(&login.email),
+        )?;
+        if let Guess::Locked(seconds) = guess {
+            return Err(ApiError::AccountLocked {
+                retry_after_seconds: u64::try_from(seconds).unwrap_or(1),
+            });
+        }
+        credentials
     } else {
-        (None, None)
+        None
     };
-    if let Some(seconds) = attempts.as_ref().and_then(|a| a.locked_for(now)) {
-        return Err(ApiError::AccountLocked {
-            retry_after_seconds: u64::try_from(seconds).unwrap_or(1),
-        });
-    }
     let stored_hash = credentials.as_ref().map(|c| c.password_hash.clone());
     let accepted = passwords::verify(login.password, stored_hash).await?;
     let Some(credentials) = credentials.filter(|_| accepted) else {
-        if countable {
-            let after = services.store.record_failed_login(&login.email, now).await?;
-            tracing::info!(
-                failures = after.failures,
-                locked = after.locked_until.is_some(),
-                "login refused"
-            );
-        }
+        tracing::info!("login refused");
         return Err(ApiError::Unauthenticated);
     };
     let span = tracing::Span::current();
@@ -88,7 +86,6 @@ pub async fn handle(services: &Services, request: Request) -> HandlerResult {
             now,
         )
         .await?;
-    let clear_attempts = attempts.is_some().then_some(login.email.as_str());
-    services.store.start_session(&session, clear_attempts).await?;
+    services.store.start_session(&session, &login.email).await?;
     Ok(shared::http::json(StatusCode::OK, &tokens))
 }

@@ -1,9 +1,13 @@
-//! Storing and queueing a batch's valid invoices in bulk: conditional transactions of 50
-//! invoices with their reference codes' uniqueness items, several at once (a code already used
-//! in the organization makes that invoice invalid, and the rest of its group is stored again),
-//! then one chunk message per 50 stored invoices, ten messages per `SendMessageBatch`. The batch
-//! is `ingesting` until every valid invoice is stored and queued; a chunk whose message is lost
-//! is covered by the recovery path.
+//! Storing and queueing a batch, all or recorded. In order: the batch, `ingesting`, in the
+//! recovery index at the ingest's deadline; its invalid inputs (bounded); its valid invoices in
+//! conditional transactions of 50 with their reference codes' uniqueness items, several at once
+//! (a code already used in the organization makes that invoice invalid, and the rest of its group
+//! is stored again), outside the recovery index, so nothing submits them yet; then the batch,
+//! `processing`: only now are they released, one chunk message per 50, ten messages per
+//! `SendMessageBatch`. Should anything fail or time out before the batch is recorded, what was
+//! stored is taken back here, or, if this function dies, by the reconciler once the deadline
+//! passes: nothing of the batch is ever submitted. A chunk whose message is lost is queued again
+//! by the reconciler.
 
 use std::time::Duration;
 
@@ -14,7 +18,7 @@ use shared::clock;
 use shared::domain::batch::{InputError, InvalidInput, Parsed, Position};
 use shared::http::ApiError;
 use shared::invoices::Invoice;
-use shared::queue::{ChunkMessage, SubmissionMessage};
+use shared::queue::ChunkMessage;
 use shared::services::Services;
 use shared::store::{BatchRecord, STORE_GROUP, StoredInvoice};
 
@@ -39,6 +43,7 @@ pub(crate) async fn ingest(
     caller: &Caller,
     parsed: Parsed,
     all_or_nothing: bool,
+    deadline_ms: i64,
 ) -> Result<Value, ApiError> {
     let Parsed { valid, mut invalid } = parsed;
     if valid.is_empty() || (all_or_nothing && !invalid.is_empty()) {
@@ -55,19 +60,122 @@ pub(crate) async fn ingest(
             .collect();
         let used = services.store.existing_references(&caller.org_id, &codes).await?;
         if !used.is_empty() {
-            let taken = valid
-                .iter()
-                .filter_map(|(position, input)| {
-                    let code = input.reference_code.as_str();
-                    used.get(code)
-                        .map(|existing| taken_entry(*position, code, existing))
-                })
-                .collect::<Vec<_>>();
-            return Err(every_problem(&taken));
+            for (position, input) in &valid {
+                let code = input.reference_code.as_str();
+                if let Some(existing) = used.get(code) {
+                    invalid.push(taken_entry(*position, code, existing));
+                }
+            }
+            invalid.sort();
+            return Err(every_problem(&invalid));
         }
     }
-    services.store.create_batch(&batch).await?;
-    let recover_at = clock::epoch_ms(now + services.recover_after);
+    services.store.create_batch(&batch, deadline_ms).await?;
+    // Takes back what was stored; cut short, it leaves the batch `ingesting` for the reconciler.
+    let discard = |stored: Vec<StoredInvoice>, recorded_errors: usize| {
+        let batch_id = batch.id.clone();
+        async move {
+            let discarded = services
+                .store
+                .discard_batch(&caller.org_id, &batch_id, &stored, recorded_errors)
+                .await;
+            if let Err(error) = discarded {
+                tracing::error!(
+                    cause = format!("{error:#}"),
+                    "a batch could not be taken back: the reconciler will, after its deadline"
+                );
+            }
+        }
+    };
+    let valid_count = valid.len();
+    let stored = match store_all(services, caller, &batch.id, &created_at, valid).await {
+        Ok((stored, taken)) => {
+            for entry in taken {
+                invalid.push(entry);
+            }
+            stored
+        }
+        Err((stored, lost)) => {
+            // A store that keeps failing: nothing is kept.
+            discard(stored, 0).await;
+            tracing::error!(
+                at = describe(lost),
+                "a batch could not be stored: nothing was kept"
+            );
+            return Err(ApiError::Unavailable {
+                failing: Vec::new(),
+                retry_after_seconds: 5,
+            });
+        }
+    };
+    invalid.sort();
+    if stored.is_empty() || (all_or_nothing && stored.len() < valid_count) {
+        // Every code was taken, or one was taken between the check and the write.
+        discard(stored, 0).await;
+        return Err(every_problem(&invalid));
+    }
+    let recorded_errors = invalid.recorded().len();
+    if let Err(error) = services
+        .store
+        .put_batch_errors(&caller.org_id, &batch.id, invalid.recorded())
+        .await
+    {
+        discard(stored, recorded_errors).await;
+        return Err(error.into());
+    }
+    let now = clock::now();
+    let pace = Duration::from_millis(u64::try_from(services.provider_interval_ms).unwrap_or(0));
+    let expected = pace.saturating_mul(u32::try_from(stored.len()).unwrap_or(u32::MAX));
+    let recover_at = clock::epoch_ms(now + services.recover_after.max(expected));
+    let finished = services
+        .store
+        .finish_ingest(
+            &caller.org_id,
+            &batch.id,
+            stored.len() as u64,
+            invalid.count() as u64,
+            &clock::rfc3339(now),
+            recover_at,
+        )
+        .await;
+    let batch = match finished {
+        Ok(batch) => batch,
+        Err(error) => {
+            discard(stored, recorded_errors).await;
+            return Err(error.into());
+        }
+    };
+    if !queue(services, &caller.org_id, &batch.id, &stored).await {
+        // The reconciler queues what was not sent, soon rather than at the batch's estimated end.
+        let soon = clock::epoch_ms(clock::now() + services.recover_after);
+        if let Err(error) = services
+            .store
+            .reschedule_batch(&caller.org_id, &batch.id, Some(soon))
+            .await
+        {
+            tracing::error!(
+                cause = format!("{error:#}"),
+                "the batch's recovery could not be brought forward"
+            );
+        }
+    }
+    tracing::info!(
+        total = batch.total,
+        invalid = invalid.count(),
+        "batch stored and queued"
+    );
+    Ok(accepted(&batch, &invalid))
+}
+
+/// Stores the valid invoices, groups at once: those stored and the entries of those whose code
+/// is taken, or, when a group cannot be stored, those stored and where the first lost one was.
+async fn store_all(
+    services: &Services,
+    caller: &Caller,
+    batch_id: &str,
+    created_at: &str,
+    valid: Vec<(Position, shared::domain::invoice::InvoiceInput)>,
+) -> Result<(Vec<StoredInvoice>, Vec<InvalidInput>), (Vec<StoredInvoice>, Position)> {
     // A group's invoices are made when it is stored, and only their keys are kept: holding
     // 10,000 whole invoices at once was most of a batch's peak memory.
     let mut inputs = valid.into_iter();
@@ -76,80 +184,34 @@ pub(crate) async fn ingest(
             .by_ref()
             .take(STORE_GROUP)
             .map(|(position, input)| {
-                let invoice = Invoice::new(&caller.org_id, Some(&batch.id), input, &created_at);
+                let invoice = Invoice::new(&caller.org_id, Some(batch_id), input, created_at);
                 (position, invoice)
             })
             .collect();
         (!group.is_empty()).then_some(group)
     });
     let outcomes: Vec<GroupOutcome> = stream::iter(groups)
-        .map(|group| store(services, group, recover_at))
+        .map(|group| store(services, group))
         .buffer_unordered(CONCURRENT_GROUPS)
         .collect()
         .await;
-
     let mut stored = Vec::new();
-    let mut lost = Vec::new();
+    let mut taken = Vec::new();
+    let mut lost = None;
     for outcome in outcomes {
         stored.extend(outcome.stored);
-        invalid.extend(
+        taken.extend(
             outcome
                 .taken
                 .iter()
                 .map(|(position, code, existing)| taken_entry(*position, code, existing)),
         );
-        lost.extend(outcome.lost);
+        lost = lost.or(outcome.lost.first().copied());
     }
-    if !lost.is_empty() || (all_or_nothing && !invalid.is_empty()) {
-        // A store that keeps failing, or a code taken between the check and the write.
-        services
-            .store
-            .discard_batch(&caller.org_id, &batch.id, &stored)
-            .await?;
-        if let Some(position) = lost.first() {
-            tracing::error!(
-                at = describe(*position),
-                lost = lost.len(),
-                "a batch could not be stored: nothing was kept"
-            );
-            return Err(ApiError::Unavailable {
-                failing: Vec::new(),
-                retry_after_seconds: 5,
-            });
-        }
-        invalid.sort_by_key(|entry| (entry.index, entry.line));
-        return Err(every_problem(&invalid));
+    match lost {
+        None => Ok((stored, taken)),
+        Some(position) => Err((stored, position)),
     }
-    invalid.sort_by_key(|entry| (entry.index, entry.line));
-    queue(services, &caller.org_id, &batch.id, &stored).await;
-    if stored.is_empty() {
-        services
-            .store
-            .discard_batch(&caller.org_id, &batch.id, &stored)
-            .await?;
-        return Err(every_problem(&invalid));
-    }
-    services
-        .store
-        .put_batch_errors(&caller.org_id, &batch.id, &invalid)
-        .await?;
-    let now = clock::rfc3339(clock::now());
-    let batch = services
-        .store
-        .finish_ingest(
-            &caller.org_id,
-            &batch.id,
-            stored.len() as u64,
-            invalid.len() as u64,
-            &now,
-        )
-        .await?;
-    tracing::info!(
-        total = batch.total,
-        invalid = invalid.len(),
-        "batch stored and queued"
-    );
-    Ok(accepted(&batch, &invalid))
 }
 
 /// The invalid entry of an invoice whose reference code `code` the organization uses already.
@@ -166,43 +228,41 @@ fn taken_entry(position: Position, code: &str, existing: &str) -> InvalidInput {
     InvalidInput::at(position, Some(code.to_owned()), vec![error])
 }
 
-/// Queues the stored invoices as chunk messages of one group each, ten messages per call. What
-/// cannot be sent stays `queued` in the table, where the reconciler finds it.
-async fn queue(services: &Services, org_id: &str, batch_id: &str, stored: &[StoredInvoice]) {
-    let messages: Vec<SubmissionMessage> = stored
-        .chunks(STORE_GROUP)
-        .map(|group| {
-            SubmissionMessage::Chunk(ChunkMessage {
-                org_id: org_id.to_owned(),
-                batch_id: batch_id.to_owned(),
-                invoice_ids: group.iter().map(|invoice| invoice.id.clone()).collect(),
-            })
-        })
-        .collect();
+/// Releases the stored invoices: chunk messages of up to 50, ten messages per call; `false` when
+/// some could not be sent (the reconciler queues them when the batch comes due).
+async fn queue(services: &Services, org_id: &str, batch_id: &str, stored: &[StoredInvoice]) -> bool {
+    let ids: Vec<String> = stored.iter().map(|invoice| invoice.id.clone()).collect();
+    let messages = ChunkMessage::all(org_id, batch_id, &ids);
     let sent = match services.queue() {
         Ok(queue) => queue.send_all(&messages).await,
         Err(error) => Err(error),
     };
     match sent {
-        Ok(unsent) if unsent.is_empty() => {}
-        Ok(unsent) => tracing::error!(
-            unsent = unsent.len(),
-            "chunks are stored but not queued: the reconciler will queue them"
-        ),
-        Err(error) => tracing::error!(
-            cause = format!("{error:#}"),
-            "the batch is stored but not queued: the reconciler will queue it"
-        ),
+        Ok(unsent) if unsent.is_empty() => true,
+        Ok(unsent) => {
+            tracing::error!(
+                unsent = unsent.len(),
+                "chunks are stored but not queued: the reconciler will queue them"
+            );
+            false
+        }
+        Err(error) => {
+            tracing::error!(
+                cause = format!("{error:#}"),
+                "the batch is stored but not queued: the reconciler will queue it"
+            );
+            false
+        }
     }
 }
 
 /// Stores one group, without the invoices whose reference code is taken.
-async fn store(services: &Services, mut group: Vec<(Position, Invoice)>, recover_at: i64) -> GroupOutcome {
+async fn store(services: &Services, mut group: Vec<(Position, Invoice)>) -> GroupOutcome {
     let mut outcome = GroupOutcome::default();
     let mut tries = 0;
     while !group.is_empty() {
         let invoices: Vec<Invoice> = group.iter().map(|(_, invoice)| invoice.clone()).collect();
-        match services.store.store_invoices(&invoices, recover_at).await {
+        match services.store.store_invoices(&invoices).await {
             Ok(()) => break,
             Err(taken) if !taken.is_empty() => {
                 let mut remaining = Vec::new();

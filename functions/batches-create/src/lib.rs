@@ -11,9 +11,9 @@ use lambda_http::http::StatusCode;
 use serde_json::{Value, json};
 use shared::auth::{Caller, Permission};
 use shared::clock;
-use shared::domain::batch::{InvalidInput, Parsed, Position, Refused, parse_json};
+use shared::domain::batch::{Invalid, Parsed, Position, Refused, parse_json};
 use shared::domain::batch_csv::parse_csv;
-use shared::http::{ApiError, HandlerResult, Query, Request, body_bytes, header};
+use shared::http::{ApiError, HandlerResult, Query, Request, body_bytes, deadline_ms, header};
 use shared::idempotency::{IdempotencyKey, replay};
 use shared::services::Services;
 use shared::store::Replay;
@@ -21,13 +21,20 @@ use shared::validation::FieldError;
 
 /// Lambda takes 6 MB synchronously, and base64 inflates a binary body by a third.
 pub const MAX_BODY_BYTES: usize = 5 * 1024 * 1024;
-/// How long a batch's request may hold its idempotency key.
-const KEY_LEASE_MS: i64 = 60_000;
-/// The 202 lists the first invalid inputs, with their first errors; `GET .../errors` has all.
+/// How long past the function's own deadline a batch's ingest may still be recorded; then the
+/// reconciler (every minute) fails what is left.
+const INGEST_MARGIN_MS: i64 = 5_000;
+/// How long past the ingest's deadline its idempotency key stays taken: until the reconciler has
+/// run and taken back what a dead ingest stored.
+const KEY_AFTER_DEADLINE_MS: i64 = 70_000;
+/// The ingest's deadline when the request did not come through Lambda.
+const INGEST_WITHOUT_DEADLINE_MS: i64 = 60_000;
+/// The 202 lists the first invalid inputs; `GET .../errors` has every recorded one.
 const INVALID_SHOWN: usize = 100;
-const ERRORS_SHOWN: usize = 20;
+/// The largest 202: its idempotency record must stay far under DynamoDB's 400 KB.
+const MAX_ANSWER_BYTES: usize = 256 * 1024;
 /// A 422 lists at most this many problems (and says how many there are).
-const DETAILS_SHOWN: usize = 10_000;
+const DETAILS_SHOWN: usize = 1_000;
 
 /// The kinds of upload.
 enum Upload<'a> {
@@ -68,10 +75,13 @@ fn parse(upload: &Upload<'_>, body: &[u8]) -> Result<Parsed, ApiError> {
     })
 }
 
-/// Every problem of every invalid input, as the details of a 422.
-pub(crate) fn every_problem(invalid: &[InvalidInput]) -> ApiError {
+/// The problems of the recorded invalid inputs, as the details of a 422, and how many more
+/// there are.
+pub(crate) fn every_problem(invalid: &Invalid) -> ApiError {
     let mut details = Vec::new();
-    for entry in invalid {
+    let mut not_listed = invalid.count() - invalid.recorded().len();
+    for entry in invalid.recorded() {
+        not_listed += entry.errors_not_shown;
         for error in &entry.errors {
             let field = match (entry.index, error.line.or(entry.line)) {
                 (Some(index), _) => format!("invoices[{index}].{}", error.field),
@@ -82,30 +92,16 @@ pub(crate) fn every_problem(invalid: &[InvalidInput]) -> ApiError {
         }
     }
     if details.len() > DETAILS_SHOWN {
-        let total = details.len();
+        not_listed += details.len() - DETAILS_SHOWN;
         details.truncate(DETAILS_SHOWN);
+    }
+    if not_listed > 0 {
         details.push(FieldError::new(
             "batch",
-            format!("{} more problems are not listed", total - DETAILS_SHOWN),
+            format!("{not_listed} more problems are not listed"),
         ));
     }
     ApiError::Validation(details)
-}
-
-/// The 202's view of the invalid inputs: the first of them, with their first errors.
-fn shown(invalid: &[InvalidInput]) -> Vec<Value> {
-    invalid
-        .iter()
-        .take(INVALID_SHOWN)
-        .map(|entry| {
-            let mut view = serde_json::to_value(entry).unwrap_or(Value::Null);
-            if entry.errors.len() > ERRORS_SHOWN {
-                view["errors"] = json!(entry.errors[..ERRORS_SHOWN]);
-                view["errors_not_shown"] = json!(entry.errors.len() - ERRORS_SHOWN);
-            }
-            view
-        })
-        .collect()
 }
 
 pub async fn handle(services: &Services, request: Request) -> HandlerResult {
@@ -120,14 +116,18 @@ pub async fn handle(services: &Services, request: Request) -> HandlerResult {
     }
     let key = IdempotencyKey::of(&request)?;
     let now = clock::now();
+    let ingest_deadline = deadline_ms(&request)
+        .map_or(clock::epoch_ms(now) + INGEST_WITHOUT_DEADLINE_MS, |deadline| {
+            deadline + INGEST_MARGIN_MS
+        });
     if let Some(key) = &key {
-        let taken = key.in_progress(now.unix_timestamp(), clock::epoch_ms(now) + KEY_LEASE_MS);
+        let taken = key.in_progress(now.unix_timestamp(), ingest_deadline + KEY_AFTER_DEADLINE_MS);
         if !services.store.begin_idempotent(&caller.org_id, &taken).await? {
             return replay(&services.store, &caller.org_id, key).await;
         }
     }
     let answer = match parse(&upload, body) {
-        Ok(parsed) => ingest::ingest(services, &caller, parsed, all_or_nothing).await,
+        Ok(parsed) => ingest::ingest(services, &caller, parsed, all_or_nothing, ingest_deadline).await,
         Err(error) => Err(error),
     };
     if let Some(key) = &key {
@@ -160,15 +160,23 @@ pub async fn handle(services: &Services, request: Request) -> HandlerResult {
     answer.map(|body| shared::http::json(StatusCode::ACCEPTED, &body))
 }
 
-/// The 202 of a stored batch.
-pub(crate) fn accepted(batch: &shared::store::BatchRecord, invalid: &[InvalidInput]) -> Value {
-    json!({
-        "id": batch.id,
-        "status": batch.status,
-        "total": batch.total,
-        "invalid_count": invalid.len(),
-        "invalid": shown(invalid),
-    })
+/// The 202 of a stored batch: its first invalid inputs, as recorded, as many as keep the answer
+/// (which its idempotency record replays) under [`MAX_ANSWER_BYTES`].
+pub(crate) fn accepted(batch: &shared::store::BatchRecord, invalid: &Invalid) -> Value {
+    let mut shown = invalid.recorded().len().min(INVALID_SHOWN);
+    loop {
+        let answer = json!({
+            "id": batch.id,
+            "status": batch.status,
+            "total": batch.total,
+            "invalid_count": invalid.count(),
+            "invalid": &invalid.recorded()[..shown],
+        });
+        if shown == 0 || answer.to_string().len() <= MAX_ANSWER_BYTES {
+            return answer;
+        }
+        shown /= 2;
+    }
 }
 
 /// Where an input was, for logs.

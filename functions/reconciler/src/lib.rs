@@ -1,8 +1,13 @@
-//! The recovery path, on a schedule: an invoice stored but never queued (the send failed after
-//! the write, or the function died between), or left `submitting` by a worker whose lease
-//! expired, is queued again. It reads the sparse, sharded recovery index (GSI3), so the cost is
-//! the number of invoices waiting, not the size of the table. Duplicate messages are harmless:
-//! the worker claims an invoice before it works on it.
+//! The recovery path, on a schedule, over the sparse, sharded recovery index (GSI3), so the cost
+//! is the number of entries waiting, not the size of the table:
+//!
+//! - an invoice stored but never queued (the send failed after the write, or the function died
+//!   between), or left `submitting` by a worker whose lease expired, is queued again; duplicate
+//!   messages are harmless: the worker claims an invoice before it works on it;
+//! - a batch is failed when its ingest died, or has its lost chunks queued again and is
+//!   completed when nothing is pending ([`batches`]).
+
+mod batches;
 
 use lambda_runtime::{Error, LambdaEvent};
 use serde_json::{Value, json};
@@ -11,26 +16,40 @@ use shared::queue::{InvoiceMessage, SubmissionMessage};
 use shared::services::Services;
 use shared::store::keys::RECOVERY_SHARDS;
 
-/// How many invoices one shard gives per run; the next run takes the rest.
+/// How many entries one shard gives per run; the next run takes the rest.
 const PER_SHARD: u32 = 200;
 
-pub async fn handle(services: &Services, _event: LambdaEvent<Value>) -> Result<Value, Error> {
+/// The time a run keeps for itself after its last step (or its whole budget without a deadline).
+const RUN_MARGIN_MS: i64 = 2_000;
+const RUN_WITHOUT_DEADLINE_MS: i64 = 8_000;
+
+pub async fn handle(services: &Services, event: LambdaEvent<Value>) -> Result<Value, Error> {
     let now = clock::now();
     let now_ms = clock::epoch_ms(now);
+    let stop_ms =
+        clock::deadline_ms(&event.context).unwrap_or(now_ms + RUN_WITHOUT_DEADLINE_MS) - RUN_MARGIN_MS;
     let next_due_ms = clock::epoch_ms(now + services.recover_after);
     let queue = services.queue()?;
     let mut requeued = 0usize;
+    let mut due_batches = Vec::new();
+    // Invoices first, every shard: a large batch's recovery never holds them up.
     for shard in 0..RECOVERY_SHARDS {
-        let due = services.store.due_for_recovery(shard, now_ms, PER_SHARD).await?;
-        if due.is_empty() {
+        let (batches, invoices): (Vec<_>, Vec<_>) = services
+            .store
+            .due_for_recovery(shard, now_ms, PER_SHARD)
+            .await?
+            .into_iter()
+            .partition(|entry| entry.is_batch);
+        due_batches.extend(batches);
+        if invoices.is_empty() {
             continue;
         }
-        let messages: Vec<SubmissionMessage> = due
+        let messages: Vec<SubmissionMessage> = invoices
             .iter()
-            .map(|entry| SubmissionMessage::Invoice(InvoiceMessage::new(&entry.org_id, &entry.invoice_id)))
+            .map(|entry| SubmissionMessage::Invoice(InvoiceMessage::new(&entry.org_id, &entry.id)))
             .collect();
         let unsent = queue.send_all(&messages).await?;
-        for (entry, message) in due.iter().zip(&messages) {
+        for (entry, message) in invoices.iter().zip(&messages) {
             if unsent.contains(message) {
                 continue;
             }
@@ -45,8 +64,23 @@ pub async fn handle(services: &Services, _event: LambdaEvent<Value>) -> Result<V
             );
         }
     }
-    if requeued > 0 {
-        tracing::info!(requeued, "invoices queued again");
+    let mut batches_seen = 0usize;
+    for batch in &due_batches {
+        if clock::epoch_ms(clock::now()) >= stop_ms {
+            break;
+        }
+        batches_seen += 1;
+        match batches::recover(services, batch, stop_ms).await {
+            Ok(queued) => requeued += queued,
+            Err(error) => tracing::error!(
+                batch_id = %batch.id,
+                cause = format!("{error:#}"),
+                "a batch could not be recovered; the next run tries again"
+            ),
+        }
     }
-    Ok(json!({ "requeued": requeued }))
+    if requeued > 0 || batches_seen > 0 {
+        tracing::info!(requeued, batches_seen, "recovery ran");
+    }
+    Ok(json!({ "requeued": requeued, "batches": batches_seen }))
 }

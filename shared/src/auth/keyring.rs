@@ -3,7 +3,9 @@
 //!
 //! A container reads it once and caches it; it reads it again after the cache's time to live,
 //! or when a token names a `kid` it does not know (at most once per 30 s, so forged `kid`s
-//! cannot make every request call Secrets Manager). Key material never reaches a log or an
+//! cannot make every request call Secrets Manager). When Secrets Manager fails, the last keys
+//! serve on for up to 15 minutes past their time to live (a read is tried again every 5 s);
+//! with no keys at all the error is [`KeysUnavailable`], a 503 `UNAVAILABLE`. Key material never reaches a log or an
 //! error message: it lives in `SecretSlice`s and `Debug` shows the `kid`s only.
 
 use std::collections::BTreeMap;
@@ -19,6 +21,15 @@ use tokio::sync::Mutex;
 const MIN_KEY_BYTES: usize = 32;
 /// How often an unknown `kid` may trigger a re-read.
 const UNKNOWN_KID_RELOAD_INTERVAL: Duration = Duration::from_secs(30);
+/// How long past their time to live the last keys serve while Secrets Manager fails.
+const STALE_GRACE: Duration = Duration::from_secs(15 * 60);
+/// How long after a failed read the next one waits.
+const FAILED_READ_PAUSE: Duration = Duration::from_secs(5);
+
+/// The key ring cannot be read and no keys recent enough are cached.
+#[derive(Debug, thiserror::Error)]
+#[error("the JWT key ring cannot be read: {0:#}")]
+pub struct KeysUnavailable(anyhow::Error);
 
 /// One version of the key ring.
 pub struct Keys {
@@ -78,6 +89,7 @@ impl Keys {
 struct Cache {
     keys: Option<(Arc<Keys>, Instant)>,
     last_unknown_kid_reload: Option<Instant>,
+    last_failed_read: Option<Instant>,
 }
 
 /// The key ring of one container.
@@ -97,12 +109,13 @@ impl KeyRing {
             cache: Mutex::new(Cache {
                 keys: None,
                 last_unknown_kid_reload: None,
+                last_failed_read: None,
             }),
         }
     }
 
     /// The current keys, read again once the cache is older than its time to live.
-    pub async fn keys(&self) -> anyhow::Result<Arc<Keys>> {
+    pub async fn keys(&self) -> Result<Arc<Keys>, KeysUnavailable> {
         let mut cache = self.cache.lock().await;
         match &cache.keys {
             Some((keys, loaded)) if loaded.elapsed() < self.ttl => Ok(keys.clone()),
@@ -111,7 +124,7 @@ impl KeyRing {
     }
 
     /// The keys, read again first if they lack `kid` and no such re-read happened lately.
-    pub async fn keys_with(&self, kid: &str) -> anyhow::Result<Arc<Keys>> {
+    pub async fn keys_with(&self, kid: &str) -> Result<Arc<Keys>, KeysUnavailable> {
         let keys = self.keys().await?;
         if keys.get(kid).is_some() {
             return Ok(keys);
@@ -128,7 +141,39 @@ impl KeyRing {
         self.reload(&mut cache).await
     }
 
-    async fn reload(&self, cache: &mut Cache) -> anyhow::Result<Arc<Keys>> {
+    /// Reads the ring into the cache; when that fails, the cached keys while they are recent
+    /// enough.
+    async fn reload(&self, cache: &mut Cache) -> Result<Arc<Keys>, KeysUnavailable> {
+        let paused = cache
+            .last_failed_read
+            .is_some_and(|at| at.elapsed() < FAILED_READ_PAUSE);
+        let read = if paused {
+            Err(anyhow::anyhow!(
+                "the last read failed less than {FAILED_READ_PAUSE:?} ago"
+            ))
+        } else {
+            self.read().await
+        };
+        match read {
+            Ok(keys) => {
+                cache.keys = Some((keys.clone(), Instant::now()));
+                cache.last_failed_read = None;
+                Ok(keys)
+            }
+            Err(error) => {
+                if !paused {
+                    cache.last_failed_read = Some(Instant::now());
+                    tracing::warn!(error = format!("{error:#}"), "the key ring cannot be read");
+                }
+                match &cache.keys {
+                    Some((keys, loaded)) if loaded.elapsed() < self.ttl + STALE_GRACE => Ok(keys.clone()),
+                    _ => Err(KeysUnavailable(error)),
+                }
+            }
+        }
+    }
+
+    async fn read(&self) -> anyhow::Result<Arc<Keys>> {
         let output = self
             .client
             .get_secret_value()
@@ -137,13 +182,11 @@ impl KeyRing {
             .await
             .map_err(aws_sdk_secretsmanager::Error::from)
             .context("reading the JWT key ring from Secrets Manager")?;
-        let keys = Arc::new(Keys::parse(
+        Ok(Arc::new(Keys::parse(
             output
                 .secret_string()
                 .context("the key ring secret has no string")?,
-        )?);
-        cache.keys = Some((keys.clone(), Instant::now()));
-        Ok(keys)
+        )?))
     }
 }
 

@@ -14,6 +14,13 @@ use crate::validation::{FieldError, Problems};
 
 /// The most invoices one batch may hold.
 pub const MAX_INVOICES: usize = 10_000;
+/// The most invalid inputs a batch records; the rest are counted in `invalid_count`.
+pub const MAX_RECORDED_INVALID: usize = 1_000;
+/// The most problems recorded of one invalid input; the rest are counted in `errors_not_shown`.
+pub const MAX_RECORDED_PROBLEMS: usize = 20;
+/// The most characters of a text an error record keeps (a reference code, a field, a message);
+/// a longer one is cut and ends in `…`. A record stays under 40 KB, far from DynamoDB's 400 KB.
+pub const MAX_RECORDED_TEXT: usize = 200;
 
 /// One input of a batch that was not stored, and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +33,13 @@ pub struct InvalidInput {
     pub line: Option<u64>,
     pub reference_code: Option<String>,
     pub errors: Vec<InputError>,
+    /// Problems beyond the first [`MAX_RECORDED_PROBLEMS`], not recorded.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub errors_not_shown: usize,
+}
+
+fn is_zero(count: &usize) -> bool {
+    *count == 0
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,7 +65,81 @@ pub enum Position {
 #[derive(Debug, Default)]
 pub struct Parsed {
     pub valid: Vec<(Position, InvoiceInput)>,
-    pub invalid: Vec<InvalidInput>,
+    pub invalid: Invalid,
+}
+
+/// The invalid inputs of a batch: every one counted, the first [`MAX_RECORDED_INVALID`] of the
+/// upload kept (by position, whatever order they were found in), each cut to its bounds: whatever
+/// the upload holds, what is kept of it is small.
+#[derive(Debug, Default)]
+pub struct Invalid {
+    recorded: Vec<InvalidInput>,
+    count: usize,
+    /// Once full: the kept entry placed last in the upload, the first to give way.
+    last_kept: Option<(usize, Place)>,
+}
+
+/// Where an input was in the upload, in upload order.
+type Place = (Option<usize>, Option<u64>);
+
+impl Invalid {
+    /// Counts `entry`, and keeps it, within bounds, if it is among the first of the upload.
+    pub fn push(&mut self, entry: InvalidInput) {
+        self.count += 1;
+        if self.recorded.len() < MAX_RECORDED_INVALID {
+            self.recorded.push(entry.bounded());
+            if self.recorded.len() == MAX_RECORDED_INVALID {
+                self.last_kept = self.find_last_kept();
+            }
+            return;
+        }
+        // Full: the entry replaces the last-placed one kept, if it comes before it (entries
+        // mostly arrive in order, so this is mostly one comparison).
+        if let Some((at, place)) = self.last_kept
+            && entry.place() < place
+        {
+            self.recorded[at] = entry.bounded();
+            self.last_kept = self.find_last_kept();
+        }
+    }
+
+    fn find_last_kept(&self) -> Option<(usize, Place)> {
+        self.recorded
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, kept)| kept.place())
+            .map(|(at, kept)| (at, kept.place()))
+    }
+
+    /// How many inputs are invalid, recorded or not.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The inputs kept, in input order once [`Invalid::sort`] ran.
+    pub fn recorded(&self) -> &[InvalidInput] {
+        &self.recorded
+    }
+
+    /// Puts the kept inputs in input order.
+    pub fn sort(&mut self) {
+        self.recorded.sort_by_key(InvalidInput::place);
+        if self.last_kept.is_some() {
+            self.last_kept = self.find_last_kept();
+        }
+    }
+}
+
+/// `text`, or its first [`MAX_RECORDED_TEXT`] characters and `…`.
+fn cut(text: String) -> String {
+    match text.char_indices().nth(MAX_RECORDED_TEXT) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text,
+    }
 }
 
 /// Why a whole upload is refused.
@@ -79,7 +167,27 @@ impl InvalidInput {
             line,
             reference_code,
             errors,
+            errors_not_shown: 0,
         }
+    }
+
+    /// Where it was in the upload, for ordering.
+    fn place(&self) -> Place {
+        (self.index, self.line)
+    }
+
+    /// The input with its first [`MAX_RECORDED_PROBLEMS`] problems and every text cut.
+    fn bounded(mut self) -> Self {
+        if self.errors.len() > MAX_RECORDED_PROBLEMS {
+            self.errors_not_shown += self.errors.len() - MAX_RECORDED_PROBLEMS;
+            self.errors.truncate(MAX_RECORDED_PROBLEMS);
+        }
+        self.reference_code = self.reference_code.map(cut);
+        for error in &mut self.errors {
+            error.field = cut(std::mem::take(&mut error.field));
+            error.message = cut(std::mem::take(&mut error.message));
+        }
+        self
     }
 }
 
@@ -169,7 +277,7 @@ pub(crate) fn reject_repeated_references(mut parsed: Parsed) -> Parsed {
             .invalid
             .push(InvalidInput::at(position, Some(code), vec![error]));
     }
-    parsed.invalid.sort_by_key(|entry| (entry.index, entry.line));
+    parsed.invalid.sort();
     parsed
 }
 
@@ -213,19 +321,24 @@ mod tests {
             parsed.valid.iter().map(|(p, _)| *p).collect::<Vec<_>>(),
             [Position::Index(0), Position::Index(2)]
         );
-        assert_eq!(parsed.invalid.len(), 1);
-        assert_eq!(parsed.invalid[0].index, Some(1));
-        assert_eq!(parsed.invalid[0].reference_code.as_deref(), Some("B"));
-        assert_eq!(parsed.invalid[0].errors[0].field, "items[0].quantity");
+        assert_eq!(parsed.invalid.count(), 1);
+        let invalid = parsed.invalid.recorded();
+        assert_eq!(invalid[0].index, Some(1));
+        assert_eq!(invalid[0].reference_code.as_deref(), Some("B"));
+        assert_eq!(invalid[0].errors[0].field, "items[0].quantity");
     }
 
     #[test]
     fn a_reference_used_twice_in_a_batch_invalidates_both() {
         let parsed = parse(json!({"invoices": [invoice("A"), invoice("B"), invoice("A")]})).unwrap();
         assert_eq!(parsed.valid.len(), 1);
-        let invalid: Vec<Option<usize>> = parsed.invalid.iter().map(|i| i.index).collect();
+        let invalid: Vec<Option<usize>> = parsed.invalid.recorded().iter().map(|i| i.index).collect();
         assert_eq!(invalid, [Some(0), Some(2)]);
-        assert!(parsed.invalid[0].errors[0].message.contains("used by 2 invoices"));
+        assert!(
+            parsed.invalid.recorded()[0].errors[0]
+                .message
+                .contains("used by 2 invoices")
+        );
     }
 
     #[test]

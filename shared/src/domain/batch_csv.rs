@@ -2,19 +2,19 @@
 //! optional ones may be left out), one row per item, rows sharing a `reference_code` (adjacent or
 //! not) forming one invoice whose invoice-level columns must agree. UTF-8 with or without a BOM,
 //! or `charset=windows-1252`; CRLF or LF; RFC 4180 quoting; `,` or `;` as the delimiter, and with
-//! `;` decimal commas (`1.234,56`). Each row becomes the JSON shape of an invoice and goes
+//! `;` decimal commas (`45.000`, `1.234,56`: the numbers module reads them). Each row becomes the JSON shape of an invoice and goes
 //! through the same validation; problems name the CSV record (line) and column. Cells are kept
 //! verbatim: nothing is evaluated (`=SUM(A1)` stays text).
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use super::batch::{
-    InputError, InvalidInput, MAX_INVOICES, Parsed, Position, Refused, reject_repeated_references,
+    InputError, Invalid, InvalidInput, MAX_INVOICES, Parsed, Position, Refused, reject_repeated_references,
 };
 use super::invoice::InvoiceInput;
 use crate::json::Json;
 use crate::validation::{FieldError, Problems};
+use numbers::Numbers;
 
 /// Invoice-level columns and where each goes in an invoice.
 const INVOICE_COLUMNS: [(&str, &str); 17] = [
@@ -66,7 +66,9 @@ const REQUIRED: [&str; 11] = [
     "price",
 ];
 
-/// Columns that hold numbers, where a decimal comma is read when `;` separates.
+mod numbers;
+
+/// Columns that hold numbers, read by the file's decimal mark.
 const NUMERIC: [&str; 5] = [
     "quantity",
     "price",
@@ -131,15 +133,6 @@ fn delimiter(text: &str) -> u8 {
     }
 }
 
-/// `1.234,56` → `1234.56` (only with `;` as the delimiter, where the comma is the decimal mark).
-fn decimal_comma(cell: &str) -> String {
-    if cell.contains(',') {
-        cell.replace('.', "").replace(',', ".")
-    } else {
-        cell.to_owned()
-    }
-}
-
 /// A row of the upload, as the CSV reader read it: one buffer for all of its cells. 10,000 rows
 /// are held at once (an invoice's rows may be anywhere in the file), so a row is kept small.
 struct Row {
@@ -147,24 +140,33 @@ struct Row {
     record: csv::StringRecord,
 }
 
-/// How the upload's rows read: its columns, in the header's order, and its delimiter.
+/// How the upload's rows read: its columns, in the header's order, and its numbers.
 struct Layout {
     columns: Vec<&'static str>,
-    delimiter: u8,
+    numbers: Numbers,
 }
 
 impl Layout {
-    /// The cell of `column` in `row`, trimmed, or `None` when it is empty. With `;` as the
-    /// delimiter a number's decimal comma becomes a point.
-    fn cell<'r>(&self, row: &'r Row, column: &str) -> Option<Cow<'r, str>> {
+    /// The cell of `column` in `row`, trimmed, or `None` when it is empty.
+    fn cell<'r>(&self, row: &'r Row, column: &str) -> Option<&'r str> {
         let index = self.columns.iter().position(|name| *name == column)?;
-        let cell = row.record.get(index)?.trim();
-        if cell.is_empty() {
-            None
-        } else if self.delimiter == b';' && NUMERIC.contains(&column) {
-            Some(Cow::Owned(decimal_comma(cell)))
-        } else {
-            Some(Cow::Borrowed(cell))
+        Some(row.record.get(index)?.trim()).filter(|cell| !cell.is_empty())
+    }
+
+    /// Notes the decimal marks of every number in `rows`, before any is read.
+    fn observe<'r>(&mut self, rows: impl Iterator<Item = &'r Row>) {
+        for row in rows {
+            for column in NUMERIC {
+                if let Some(cell) = self.cell(row, column) {
+                    self.numbers.observe(cell, row.line, column);
+                }
+            }
+            for column in ["taxes", "withholding_taxes"] {
+                let pairs = self.cell(row, column).and_then(code_rate_pairs);
+                for (_, rate) in pairs.into_iter().flatten() {
+                    self.numbers.observe(rate, row.line, column);
+                }
+            }
         }
     }
 }
@@ -190,12 +192,12 @@ pub fn parse_csv(body: &[u8], charset: Option<&str>) -> Result<Parsed, Refused> 
         .map(|column| column.trim().to_ascii_lowercase())
         .collect();
     check_header(&header)?;
-    let layout = Layout {
+    let mut layout = Layout {
         columns: header.iter().filter_map(|column| column_name(column)).collect(),
-        delimiter,
+        numbers: Numbers::new(delimiter),
     };
 
-    let mut invalid = Vec::new();
+    let mut invalid = Invalid::default();
     // Invoices in the order of their first row; rows of one reference code need not be adjacent.
     let mut groups: Vec<(String, Vec<Row>)> = Vec::new();
     let mut group_of: HashMap<String, usize> = HashMap::new();
@@ -220,7 +222,7 @@ pub fn parse_csv(body: &[u8], charset: Option<&str>) -> Result<Parsed, Refused> 
             continue;
         }
         let row = Row { line, record };
-        let Some(reference) = layout.cell(&row, "reference_code").map(Cow::into_owned) else {
+        let Some(reference) = layout.cell(&row, "reference_code").map(str::to_owned) else {
             let error = InputError {
                 field: "reference_code".into(),
                 line: Some(line),
@@ -244,6 +246,8 @@ pub fn parse_csv(body: &[u8], charset: Option<&str>) -> Result<Parsed, Refused> 
             "the CSV has a header but no rows",
         )]));
     }
+
+    layout.observe(groups.iter().flat_map(|(_, rows)| rows));
 
     let mut parsed = Parsed {
         valid: Vec::new(),
@@ -314,9 +318,9 @@ fn invoice_of(layout: &Layout, rows: &[Row]) -> Result<InvoiceInput, Vec<InputEr
             continue;
         };
         let value = match column {
-            "numbering_range_id" => Json::Number(cell.into_owned()),
-            "send_email" => flag(cell.into_owned()),
-            _ => Json::String(cell.into_owned()),
+            "numbering_range_id" => Json::Number(cell.to_owned()),
+            "send_email" => flag(cell.to_owned()),
+            _ => Json::String(cell.to_owned()),
         };
         match field.strip_prefix("customer.") {
             Some(field) => customer.insert(field.to_owned(), value),
@@ -330,28 +334,48 @@ fn invoice_of(layout: &Layout, rows: &[Row]) -> Result<InvoiceInput, Vec<InputEr
     for row in rows {
         let mut item = BTreeMap::new();
         for (column, field) in ITEM_COLUMNS {
-            let Some(cell) = layout.cell(row, column).map(Cow::into_owned) else {
+            let Some(cell) = layout.cell(row, column) else {
                 continue;
             };
+            let mut refuse = |message: String| {
+                errors.push(InputError {
+                    field: column.to_owned(),
+                    line: Some(row.line),
+                    message,
+                });
+            };
             let value = match column {
-                "is_excluded" => flag(cell),
-                "withholding_taxes" | "taxes" => match code_rate_pairs(&cell, layout.delimiter) {
-                    Some(pairs) => pairs,
-                    None => {
+                "is_excluded" => flag(cell.to_owned()),
+                "withholding_taxes" | "taxes" => {
+                    let Some(pairs) = code_rate_pairs(cell) else {
                         let example = if column == "taxes" {
                             "01:19|04:8"
                         } else {
                             "06:2.5|07:0.97"
                         };
-                        errors.push(InputError {
-                            field: column.to_owned(),
-                            line: Some(row.line),
-                            message: format!("must be code:rate pairs joined by | ({example})"),
-                        });
+                        refuse(format!("must be code:rate pairs joined by | ({example})"));
+                        continue;
+                    };
+                    let mut list = Vec::new();
+                    for (code, rate) in pairs {
+                        match layout.numbers.read(rate) {
+                            Ok(rate) => list.push(Json::Object(BTreeMap::from([
+                                ("code".to_owned(), Json::String(code.to_owned())),
+                                ("rate".to_owned(), Json::String(rate)),
+                            ]))),
+                            Err(message) => refuse(message),
+                        }
+                    }
+                    Json::Array(list)
+                }
+                _ if NUMERIC.contains(&column) => match layout.numbers.read(cell) {
+                    Ok(number) => Json::String(number),
+                    Err(message) => {
+                        refuse(message);
                         continue;
                     }
                 },
-                _ => Json::String(cell),
+                _ => Json::String(cell.to_owned()),
             };
             item.insert(field.to_owned(), value);
         }
@@ -381,25 +405,14 @@ fn flag(cell: String) -> Json {
     }
 }
 
-/// `06:2.5|07:0,97` as a JSON list of `{code, rate}` (taxes or withholdings); `None` when
-/// malformed.
-fn code_rate_pairs(cell: &str, delimiter: u8) -> Option<Json> {
+/// `06:2.5|07:0,97` as its (code, rate) pairs, trimmed; `None` when malformed.
+fn code_rate_pairs(cell: &str) -> Option<Vec<(&str, &str)>> {
     cell.split('|')
         .map(|pair| {
             let (code, rate) = pair.split_once(':')?;
-            let rate = if delimiter == b';' {
-                decimal_comma(rate.trim())
-            } else {
-                rate.trim().to_owned()
-            };
-            let entry = BTreeMap::from([
-                ("code".to_owned(), Json::String(code.trim().to_owned())),
-                ("rate".to_owned(), Json::String(rate)),
-            ]);
-            Some(Json::Object(entry))
+            Some((code.trim(), rate.trim()))
         })
-        .collect::<Option<Vec<_>>>()
-        .map(Json::Array)
+        .collect()
 }
 
 /// A problem at a JSON path (`items[2].quantity`), at its CSV column and line instead.

@@ -6,6 +6,7 @@
 use lambda_http::http::StatusCode;
 use serde::Serialize;
 
+use crate::auth::keyring::KeysUnavailable;
 use crate::validation::FieldError;
 
 #[derive(Debug, thiserror::Error)]
@@ -57,7 +58,30 @@ pub enum ApiError {
     },
     /// Anything unexpected: the client sees an opaque message, the log sees the cause.
     #[error("internal error")]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
+}
+
+/// Seconds a client waits before retrying when the signing keys cannot be read.
+const KEYS_RETRY_SECONDS: u64 = 5;
+
+impl From<anyhow::Error> for ApiError {
+    /// Internal, unless a dependency that comes back on its own is the cause: then 503.
+    fn from(error: anyhow::Error) -> Self {
+        if error.chain().any(|cause| cause.is::<KeysUnavailable>()) {
+            tracing::warn!(error = format!("{error:#}"), "answering 503");
+            return ApiError::Unavailable {
+                failing: vec![FieldError::new("signing_keys", "cannot be read at the moment")],
+                retry_after_seconds: KEYS_RETRY_SECONDS,
+            };
+        }
+        ApiError::Internal(error)
+    }
+}
+
+impl From<KeysUnavailable> for ApiError {
+    fn from(error: KeysUnavailable) -> Self {
+        anyhow::Error::new(error).into()
+    }
 }
 
 fn count_message(errors: &[FieldError]) -> String {

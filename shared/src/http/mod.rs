@@ -12,21 +12,30 @@ use std::panic::AssertUnwindSafe;
 
 use futures_util::FutureExt;
 use lambda_http::http::HeaderValue;
+use lambda_http::http::header::CACHE_CONTROL;
 use tracing::Instrument;
 
 use crate::aws::Invocation;
 
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use lambda_http::{Body, Request, Response};
-pub use request::{Query, body_bytes, header, path_param, read_json, request_id};
+pub use request::{Query, body_bytes, deadline_ms, header, path_param, read_json, request_id};
 pub use response::{empty, json, json_text};
+
+/// Headers on every answer: no content sniffing, and HTTPS only for two years.
+pub const SECURITY_HEADERS: [(&str, &str); 2] = [
+    ("x-content-type-options", "nosniff"),
+    ("strict-transport-security", "max-age=63072000; includeSubDomains"),
+];
 
 /// What a handler returns.
 pub type HandlerResult = Result<Response<Body>, ApiError>;
 
 /// Runs `handler` for one request and turns its outcome into the response: errors become the
 /// API's error body, a panic becomes an opaque 500 (the container lives on), and every response
-/// carries `x-request-id`. The Lambda bootstrap and the tests both go through here.
+/// carries `x-request-id` and the headers browsers and proxies rely on ([`SECURITY_HEADERS`];
+/// `cache-control: no-store` unless the handler said how its answer may be cached: answers
+/// hold tokens and personal data). The Lambda bootstrap and the tests both go through here.
 pub async fn dispatch<F, Fut>(request: Request, handler: F) -> Response<Body>
 where
     F: FnOnce(Request) -> Fut,
@@ -64,9 +73,16 @@ where
             response::error(&error, &request_id)
         }
     };
+    let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert("x-request-id", value);
+        headers.insert("x-request-id", value);
     }
+    for (name, value) in SECURITY_HEADERS {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    headers
+        .entry(CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
     invocation.finish("request served", Some(response.status().as_u16()));
     response
 }

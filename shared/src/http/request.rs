@@ -27,6 +27,11 @@ pub fn request_id(request: &Request) -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
+/// When Lambda stops this invocation (epoch milliseconds), if it says so usably.
+pub fn deadline_ms(request: &Request) -> Option<i64> {
+    request.lambda_context_ref().and_then(crate::clock::deadline_ms)
+}
+
 /// A header's value, when present and readable.
 pub fn header<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
     request.headers().get(name)?.to_str().ok()

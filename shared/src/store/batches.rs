@@ -33,6 +33,19 @@ pub struct StoredInvoice {
     pub reference_code: String,
 }
 
+/// The keys of stored invoices and of their reference codes.
+pub(crate) fn stored_keys<'a>(
+    org_id: &'a str,
+    invoices: &'a [StoredInvoice],
+) -> impl Iterator<Item = Item> + 'a {
+    invoices.iter().flat_map(move |invoice| {
+        [
+            key(keys::org(org_id), keys::invoice(&invoice.id)),
+            key(keys::org(org_id), keys::reference(&invoice.reference_code)),
+        ]
+    })
+}
+
 impl StoredInvoice {
     pub fn of(invoice: &Invoice) -> Self {
         Self {
@@ -53,6 +66,8 @@ pub enum BatchStatus {
     Processing,
     Completed,
     CompletedWithErrors,
+    /// Its ingest failed or timed out half-way: nothing of it is submitted.
+    Failed,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +85,9 @@ pub struct BatchRecord {
     pub invalid_count: u64,
     pub created_at: String,
     pub completed_at: Option<String>,
+    /// Why a `failed` batch failed.
+    #[serde(default)]
+    pub failure_reason: Option<String>,
 }
 
 impl BatchRecord {
@@ -86,6 +104,7 @@ impl BatchRecord {
             invalid_count: 0,
             created_at: created_at.to_owned(),
             completed_at: None,
+            failure_reason: None,
         }
     }
 
@@ -115,6 +134,7 @@ impl BatchRecord {
             "invalid_count": self.invalid_count,
             "created_at": self.created_at,
             "completed_at": self.completed_at,
+            "failure_reason": self.failure_reason,
             "estimated_completion_at": self.estimated_completion(crate::clock::now(), interval_ms),
         })
     }
@@ -169,7 +189,9 @@ pub(crate) fn counts_change(org_id: &str, batch_id: &str, counts: &Counts, now: 
     } else {
         "ADD accepted :accepted, rejected :rejected, failed :failed, done :done SET updated_at = :now"
     };
+    // A late move must not re-create a batch that was discarded.
     let change = Change::new(keys::org(org_id), keys::batch(batch_id), expression)
+        .condition("attribute_exists(PK)")
         .value(":accepted", n(counts.accepted))
         .value(":rejected", n(counts.rejected))
         .value(":failed", n(counts.failed))
@@ -203,8 +225,17 @@ pub enum Written {
 }
 
 impl Store {
-    pub async fn create_batch(&self, batch: &BatchRecord) -> anyhow::Result<()> {
-        let item = item(batch, keys::org(&batch.organization_id), keys::batch(&batch.id))?;
+    /// Records a batch that starts its ingest, in the recovery index at `deadline_ms`: should
+    /// the ingest not finish by then, the reconciler fails the batch and takes back what it
+    /// stored.
+    pub async fn create_batch(&self, batch: &BatchRecord, deadline_ms: i64) -> anyhow::Result<()> {
+        let org = &batch.organization_id;
+        let mut item = item(batch, keys::org(org), keys::batch(&batch.id))?;
+        item.insert("GSI3PK".to_owned(), s(keys::recovery_shard(&batch.id)));
+        item.insert(
+            "GSI3SK".to_owned(),
+            s(keys::recovery_due(deadline_ms, org, &batch.id)),
+        );
         self.client
             .put_item()
             .table_name(&self.table)
@@ -217,8 +248,9 @@ impl Store {
     }
 
     /// Stores up to [`STORE_GROUP`] invoices with their reference codes' uniqueness items, all or
-    /// nothing. A refusal names the invoices (by position) whose reference code is taken.
-    pub async fn store_invoices(&self, invoices: &[Invoice], recover_at_ms: i64) -> Result<(), Vec<usize>> {
+    /// nothing. A refusal names the invoices (by position) whose reference code is taken. They
+    /// are not in the recovery index: until their batch is recorded, nothing submits them.
+    pub async fn store_invoices(&self, invoices: &[Invoice]) -> Result<(), Vec<usize>> {
         let mut actions = Vec::with_capacity(invoices.len() * 2);
         for invoice in invoices {
             let reference = item(
@@ -226,7 +258,7 @@ impl Store {
                 keys::org(&invoice.organization_id),
                 keys::reference(invoice.document.input.reference_code.as_str()),
             );
-            let built = invoice_item(invoice, Some(recover_at_ms))
+            let built = invoice_item(invoice, None)
                 .and_then(|item| self.put_if_absent(item))
                 .and_then(|invoice| Ok((invoice, self.put_if_absent(reference?)?)));
             match built {
@@ -250,8 +282,9 @@ impl Store {
         }
     }
 
-    /// The end of ingestion: the batch's total is known and it starts processing (or completes
-    /// at once, if its invoices are done already).
+    /// The end of ingestion: the batch's total is known and it starts processing, due in the
+    /// recovery index at `recover_at_ms` (when the reconciler queues what was never queued).
+    /// Refused when the ingest's deadline passed and the reconciler failed the batch first.
     pub async fn finish_ingest(
         &self,
         org_id: &str,
@@ -259,6 +292,7 @@ impl Store {
         total: u64,
         invalid_count: u64,
         now: &str,
+        recover_at_ms: i64,
     ) -> anyhow::Result<BatchRecord> {
         let output = self
             .client
@@ -266,14 +300,18 @@ impl Store {
             .table_name(&self.table)
             .set_key(Some(key(keys::org(org_id), keys::batch(batch_id))))
             .update_expression(
-                "SET #total = :total, invalid_count = :invalid, #status = :processing, updated_at = :now",
+                "SET #total = :total, invalid_count = :invalid, #status = :processing, updated_at = :now, \
+                 GSI3SK = :due",
             )
+            .condition_expression("#status = :ingesting")
             .expression_attribute_names("#total", "total")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":total", n(i64::try_from(total)?))
             .expression_attribute_values(":invalid", n(i64::try_from(invalid_count)?))
             .expression_attribute_values(":processing", s("processing"))
+            .expression_attribute_values(":ingesting", s("ingesting"))
             .expression_attribute_values(":now", s(now))
+            .expression_attribute_values(":due", s(keys::recovery_due(recover_at_ms, org_id, batch_id)))
             .return_values(ReturnValue::AllNew)
             .send()
             .await
@@ -284,7 +322,11 @@ impl Store {
 
     /// Completes a processing batch whose invoices are all done; the condition makes it happen
     /// once however many workers see it. Answers the batch as it is now.
-    async fn complete_if_done(&self, batch: BatchRecord, now: &str) -> anyhow::Result<BatchRecord> {
+    pub(crate) async fn complete_if_done(
+        &self,
+        batch: BatchRecord,
+        now: &str,
+    ) -> anyhow::Result<BatchRecord> {
         if batch.status != BatchStatus::Processing || batch.done < batch.total {
             return Ok(batch);
         }
@@ -471,19 +513,28 @@ impl Store {
         Ok(found)
     }
 
-    /// Undoes a batch that must store nothing: its invoices, their reference codes, the batch.
+    /// Undoes a batch that must store nothing: its invoices, their reference codes, its
+    /// `recorded_errors` error records, and the batch last, so that a discard cut short leaves the
+    /// batch for the reconciler to finish.
     pub async fn discard_batch(
         &self,
         org_id: &str,
         batch_id: &str,
         invoices: &[StoredInvoice],
+        recorded_errors: usize,
     ) -> anyhow::Result<()> {
-        let mut keys_to_delete = vec![key(keys::org(org_id), keys::batch(batch_id))];
-        for invoice in invoices {
-            keys_to_delete.push(key(keys::org(org_id), keys::invoice(&invoice.id)));
-            keys_to_delete.push(key(keys::org(org_id), keys::reference(&invoice.reference_code)));
-        }
-        let requests = keys_to_delete
+        let mut keys_to_delete: Vec<Item> = stored_keys(org_id, invoices).collect();
+        keys_to_delete.extend(
+            (0..recorded_errors)
+                .map(|sequence| key(keys::org(org_id), keys::batch_error(batch_id, sequence))),
+        );
+        keys_to_delete.push(key(keys::org(org_id), keys::batch(batch_id)));
+        self.delete_items(keys_to_delete).await
+    }
+
+    /// Deletes the items of `keys`, in order.
+    pub(crate) async fn delete_items(&self, keys: Vec<Item>) -> anyhow::Result<()> {
+        let requests = keys
             .into_iter()
             .map(|key| {
                 Ok(WriteRequest::builder()
@@ -494,7 +545,7 @@ impl Store {
         self.write_batch(requests).await
     }
 
-    /// `BatchWriteItem`s of 25, retrying what DynamoDB leaves unprocessed, with backoff.
+    /// `BatchWriteItem`s of 25, in order, retrying what DynamoDB leaves unprocessed, with backoff.
     async fn write_batch(&self, requests: Vec<WriteRequest>) -> anyhow::Result<()> {
         for chunk in requests.chunks(BATCH_WRITE_LIMIT) {
             let mut pending = chunk.to_vec();

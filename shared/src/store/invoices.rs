@@ -137,11 +137,13 @@ pub enum RetryError {
     Store(#[from] anyhow::Error),
 }
 
-/// An invoice waiting in the recovery index.
+/// An invoice, or a batch, waiting in the recovery index.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecoveryEntry {
     pub org_id: String,
-    pub invoice_id: String,
+    /// The invoice's id, or the batch's.
+    pub id: String,
+    pub is_batch: bool,
     due_key: String,
 }
 
@@ -341,28 +343,27 @@ impl Store {
             .into_iter()
             .filter_map(|item| {
                 let due_key = item.get("GSI3SK")?.as_s().ok()?.clone();
+                let sort_key = item.get("SK")?.as_s().ok()?;
                 let mut parts = due_key.splitn(3, '#');
-                let (_, org_id, invoice_id) = (parts.next()?, parts.next()?, parts.next()?);
+                let (_, org_id, id) = (parts.next()?, parts.next()?, parts.next()?);
                 Some(RecoveryEntry {
                     org_id: org_id.to_owned(),
-                    invoice_id: invoice_id.to_owned(),
+                    id: id.to_owned(),
+                    is_batch: sort_key.starts_with(keys::BATCH_PREFIX),
                     due_key: due_key.clone(),
                 })
             })
             .collect())
     }
 
-    /// Moves an entry's recovery time to `due_ms`, unless its invoice moved on meanwhile.
+    /// Moves an invoice's recovery time to `due_ms`, unless the invoice moved on meanwhile.
     pub async fn postpone_recovery(&self, entry: &RecoveryEntry, due_ms: i64) -> anyhow::Result<()> {
-        let next = keys::recovery_due(due_ms, &entry.org_id, &entry.invoice_id);
+        let next = keys::recovery_due(due_ms, &entry.org_id, &entry.id);
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(
-                keys::org(&entry.org_id),
-                keys::invoice(&entry.invoice_id),
-            )))
+            .set_key(Some(key(keys::org(&entry.org_id), keys::invoice(&entry.id))))
             .update_expression("SET GSI3SK = :next")
             .condition_expression("GSI3SK = :current")
             .expression_attribute_values(":next", AttributeValue::S(next))

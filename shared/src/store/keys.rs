@@ -58,9 +58,10 @@ pub fn by_batch(org_id: &str, batch_id: &str) -> String {
 /// How many partitions the recovery index (GSI3) spreads over.
 pub const RECOVERY_SHARDS: u32 = 8;
 
-/// GSI3's partition of an invoice: its shard, from the random last character of its id.
-pub fn recovery_shard(invoice_id: &str) -> String {
-    let last = invoice_id.bytes().last().map_or(0, u32::from);
+/// GSI3's partition of an invoice or a batch: its shard, from the random last character of its
+/// id.
+pub fn recovery_shard(id: &str) -> String {
+    let last = id.bytes().last().map_or(0, u32::from);
     recovery_partition(last % RECOVERY_SHARDS)
 }
 
@@ -68,10 +69,10 @@ pub fn recovery_partition(shard: u32) -> String {
     format!("RECOVER#{shard}")
 }
 
-/// GSI3's sort key: when the invoice is due for recovery (epoch milliseconds, zero-padded so
-/// that text order is time order), then which invoice.
-pub fn recovery_due(due_ms: i64, org_id: &str, invoice_id: &str) -> String {
-    format!("{due_ms:015}#{org_id}#{invoice_id}")
+/// GSI3's sort key: when the invoice (or batch) is due for recovery (epoch milliseconds,
+/// zero-padded so that text order is time order), then which one.
+pub fn recovery_due(due_ms: i64, org_id: &str, id: &str) -> String {
+    format!("{due_ms:015}#{org_id}#{id}")
 }
 
 pub fn batch(batch_id: &str) -> String {

@@ -1,126 +1,126 @@
-//! Failed logins per email (known or not, so that a lockout does not reveal an account): five
-//! within 15 minutes lock the email for 15 minutes. The counter expires with the table's TTL.
+//! Login guesses per email (known or not, so that a lockout does not reveal an account): a guess
+//! is counted, conditionally, before its password is checked, so that five guesses within 15
+//! minutes are all an email gets however many arrive at once; the sixth is refused, without a
+//! check, for 15 minutes after the fifth. A successful login deletes the count. The item expires
+//! with the table's TTL.
 
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
-use super::{Credentials, Item, Store, key, keys, record};
+use super::{Credentials, Store, applied, key, keys, record};
 
-pub const MAX_FAILURES: u32 = 5;
+pub const MAX_GUESSES: u32 = 5;
 pub const WINDOW_SECONDS: i64 = 15 * 60;
 pub const LOCK_SECONDS: i64 = 15 * 60;
+/// Counting races a reset of an expired window at most this often before the guess is refused.
+const COUNT_TRIES: usize = 3;
 
-/// The failed attempts of one email.
+/// The counted guesses of one email (an attribute missing reads as zero).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct LoginAttempts {
-    pub failures: u32,
+    pub guesses: u32,
     pub window_started: i64,
-    pub locked_until: Option<i64>,
+    /// When the last guess was counted: the fifth starts the lock.
+    pub last_guess_at: i64,
 }
 
 impl LoginAttempts {
     /// Seconds until the lock lifts, when locked at `now`.
     pub fn locked_for(&self, now: i64) -> Option<i64> {
-        self.locked_until
-            .filter(|until| *until > now)
-            .map(|until| until - now)
+        let until = self.last_guess_at + LOCK_SECONDS;
+        (self.guesses >= MAX_GUESSES && until > now).then_some(until - now)
     }
 }
 
+/// Whether a login may check its password.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Guess {
+    /// Counted: the password may be checked.
+    Counted,
+    /// The email is locked for this many seconds; nothing was counted.
+    Locked(i64),
+}
+
 impl Store {
-    /// The credentials and failed attempts of an email, in one round trip.
-    pub async fn login_records(
-        &self,
-        email: &str,
-    ) -> anyhow::Result<(Option<Credentials>, Option<LoginAttempts>)> {
-        let wanted = KeysAndAttributes::builder()
-            .keys(key(keys::email(email), keys::EMAIL.to_owned()))
-            .keys(key(keys::login(email), keys::LOGIN.to_owned()))
-            .consistent_read(true)
-            .build()?;
-        let output = self
-            .client
-            .batch_get_item()
-            .request_items(&self.table, wanted)
-            .send()
-            .await
-            .map_err(aws_sdk_dynamodb::Error::from)?;
-        let mut credentials = None;
-        let mut attempts = None;
-        for item in output
-            .responses
-            .and_then(|mut r| r.remove(&self.table))
-            .unwrap_or_default()
-        {
-            match item.get("SK").and_then(|sk| sk.as_s().ok()).map(String::as_str) {
-                Some(keys::EMAIL) => credentials = Some(record(item)?),
-                Some(keys::LOGIN) => attempts = Some(record(item)?),
-                _ => {}
+    /// Counts a guess at `email`'s password at `now`, unless the email is locked.
+    pub async fn count_login_guess(&self, email: &str, now: i64) -> anyhow::Result<Guess> {
+        for _ in 0..COUNT_TRIES {
+            if self.add_guess(email, now).await? {
+                return Ok(Guess::Counted);
+            }
+            // Locked, or the window is over and this guess starts a new one.
+            let current = self.get(keys::login(email), keys::LOGIN.to_owned(), true).await?;
+            let Some(current) = current.map(record::<LoginAttempts>).transpose()? else {
+                continue;
+            };
+            if let Some(seconds) = current.locked_for(now) {
+                return Ok(Guess::Locked(seconds));
+            }
+            if self.restart_window(email, &current, now).await? {
+                return Ok(Guess::Counted);
             }
         }
-        Ok((credentials, attempts))
+        // Others keep resetting the count at the same moment: refuse this guess for a second.
+        Ok(Guess::Locked(1))
     }
 
-    /// Counts a failed login at `now` and answers the attempts after it (locked at the fifth).
-    pub async fn record_failed_login(&self, email: &str, now: i64) -> anyhow::Result<LoginAttempts> {
-        let expires = AttributeValue::N((now + WINDOW_SECONDS + LOCK_SECONDS).to_string());
-        let counted = self
+    /// Adds a guess to a window that is open and not full; `false` when there is none.
+    async fn add_guess(&self, email: &str, now: i64) -> anyhow::Result<bool> {
+        let added = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(keys::login(email), keys::LOGIN.to_owned())))
-            .update_expression("SET window_started = if_not_exists(window_started, :now), expires_at = :expires ADD failures :one")
-            .condition_expression("attribute_not_exists(PK) OR window_started > :window_start")
-            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
-            .expression_attribute_values(":window_start", AttributeValue::N((now - WINDOW_SECONDS).to_string()))
-            .expression_attribute_values(":expires", expires.clone())
-            .expression_attribute_values(":one", AttributeValue::N("1".to_owned()))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .update_expression(
+                "SET window_started = if_not_exists(window_started, :now), last_guess_at = :now, \
+                 expires_at = :expires ADD guesses :one",
+            )
+            .condition_expression(
+                "attribute_not_exists(PK) OR (window_started > :window_start AND guesses < :max)",
+            )
+            .expression_attribute_values(":now", number(now))
+            .expression_attribute_values(":window_start", number(now - WINDOW_SECONDS))
+            .expression_attribute_values(":expires", number(expiry(now)))
+            .expression_attribute_values(":one", number(1))
+            .expression_attribute_values(":max", number(i64::from(MAX_GUESSES)))
             .send()
             .await;
-        let attempts: LoginAttempts = match counted {
-            Ok(output) => record(output.attributes.unwrap_or_default())?,
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                // The window is over: this failure starts a new one.
-                let fresh = LoginAttempts {
-                    failures: 1,
-                    window_started: now,
-                    locked_until: None,
-                };
-                let mut item: Item = super::item(&fresh, keys::login(email), keys::LOGIN.to_owned())?;
-                item.insert("expires_at".to_owned(), expires);
-                self.client
-                    .put_item()
-                    .table_name(&self.table)
-                    .set_item(Some(item))
-                    .send()
-                    .await
-                    .map_err(aws_sdk_dynamodb::Error::from)?;
-                fresh
-            }
-            Err(error) => return Err(aws_sdk_dynamodb::Error::from(error).into()),
+        applied(added)
+    }
+
+    /// Replaces `current` (its window over, its lock lifted) by a window of this one guess;
+    /// `false` when someone else changed it first.
+    async fn restart_window(&self, email: &str, current: &LoginAttempts, now: i64) -> anyhow::Result<bool> {
+        let fresh = LoginAttempts {
+            guesses: 1,
+            window_started: now,
+            last_guess_at: now,
         };
-        if attempts.failures < MAX_FAILURES || attempts.locked_for(now).is_some() {
-            return Ok(attempts);
-        }
-        let locked_until = now + LOCK_SECONDS;
-        self.client
-            .update_item()
+        let mut item = super::item(&fresh, keys::login(email), keys::LOGIN.to_owned())?;
+        item.insert("expires_at".to_owned(), number(expiry(now)));
+        let put = self
+            .client
+            .put_item()
             .table_name(&self.table)
-            .set_key(Some(key(keys::login(email), keys::LOGIN.to_owned())))
-            .update_expression("SET locked_until = :until")
-            .expression_attribute_values(":until", AttributeValue::N(locked_until.to_string()))
+            .set_item(Some(item))
+            .condition_expression(
+                "(attribute_not_exists(window_started) OR window_started = :started) \
+                 AND (attribute_not_exists(guesses) OR guesses = :guesses)",
+            )
+            .expression_attribute_values(":started", number(current.window_started))
+            .expression_attribute_values(":guesses", number(i64::from(current.guesses)))
             .send()
-            .await
-            .map_err(aws_sdk_dynamodb::Error::from)?;
-        Ok(LoginAttempts {
-            locked_until: Some(locked_until),
-            ..attempts
-        })
+            .await;
+        applied(put)
+    }
+
+    /// The credentials of an email, if someone registered it.
+    pub async fn credentials(&self, email: &str) -> anyhow::Result<Option<Credentials>> {
+        self.get(keys::email(email), keys::EMAIL.to_owned(), true)
+            .await?
+            .map(record)
+            .transpose()
     }
 
     pub(crate) fn delete_attempts(&self, email: &str) -> anyhow::Result<TransactWriteItem> {
@@ -135,19 +135,33 @@ impl Store {
     }
 }
 
+fn number(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// When a count started at `now` may be deleted: after its window and a lock that follows it.
+fn expiry(now: i64) -> i64 {
+    now + WINDOW_SECONDS + LOCK_SECONDS
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn a_lock_counts_down_then_lifts() {
+    fn the_fifth_guess_locks_until_fifteen_minutes_after_it() {
         let attempts = LoginAttempts {
-            failures: 5,
+            guesses: 5,
             window_started: 0,
-            locked_until: Some(900),
+            last_guess_at: 100,
         };
-        assert_eq!(attempts.locked_for(100), Some(800));
-        assert_eq!(attempts.locked_for(900), None);
-        assert_eq!(LoginAttempts::default().locked_for(0), None);
+        assert_eq!(attempts.locked_for(100), Some(900));
+        assert_eq!(attempts.locked_for(999), Some(1));
+        assert_eq!(attempts.locked_for(1000), None);
+        let four = LoginAttempts {
+            guesses: 4,
+            ..attempts
+        };
+        assert_eq!(four.locked_for(100), None);
     }
 }

@@ -2,6 +2,7 @@
 //! per use case, each a fixed number of round trips. Items convert to and from records with
 //! `serde_dynamo` in one place ([`item`], [`record`]).
 
+mod batch_recovery;
 mod batches;
 mod budget;
 mod change;
@@ -23,11 +24,12 @@ use serde::de::DeserializeOwned;
 
 use crate::aws::SdkConfig;
 
+pub use batch_recovery::{Member, Tally};
 pub use batches::{BatchRecord, BatchStatus, Counts, Decided, STORE_GROUP, StoredInvoice, Written};
 pub use budget::{AccountState, Block, Lane, Reservation};
 pub use idempotency::{IdempotencyRecord, Replay};
 pub use invoices::{CreateInvoiceError, InvoiceFilter, RecoveryEntry, RetryError};
-pub use lockout::LoginAttempts;
+pub use lockout::Guess;
 pub use sessions::Session;
 pub use submission::{Claim, Guard, Terminal};
 pub use users::{Credentials, EmailTaken, OrganizationRecord, UserRecord};
@@ -179,38 +181,71 @@ impl Refusal {
     }
 }
 
+/// How many times a transaction cancelled by a conflicting one (or throttled) is tried.
+const TRANSACTION_TRIES: u32 = 4;
+
 impl Store {
-    /// Writes `actions` in one transaction: all or nothing.
+    /// Writes `actions` in one transaction: all or nothing. A cancellation that says nothing
+    /// about the actions' conditions (another transaction on the same items, throttling) is
+    /// tried again after a jittered pause, up to [`TRANSACTION_TRIES`] times.
     pub(crate) async fn transact(
         &self,
         actions: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
     ) -> Result<(), Refusal> {
-        let Err(error) = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await
-        else {
-            return Ok(());
-        };
-        let cancelled = match error.as_service_error() {
-            Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(
-                cancelled,
-            )) => Some(
-                cancelled
+        let mut tries = 1;
+        loop {
+            let Err(error) = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(actions.clone()))
+                .send()
+                .await
+            else {
+                return Ok(());
+            };
+            let reasons: Vec<String> = match error.as_service_error() {
+                Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(
+                    cancelled,
+                )) => cancelled
                     .cancellation_reasons()
                     .iter()
-                    .enumerate()
-                    .filter(|(_, reason)| reason.code() == Some("ConditionalCheckFailed"))
-                    .map(|(index, _)| index)
-                    .collect::<Vec<_>>(),
-            ),
-            _ => None,
-        };
-        match cancelled {
-            Some(failed) if !failed.is_empty() => Err(Refusal::Conditions(failed)),
-            _ => Err(Refusal::Failed(aws_sdk_dynamodb::Error::from(error).into())),
+                    .map(|reason| reason.code().unwrap_or_default().to_owned())
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let failed: Vec<usize> = reasons
+                .iter()
+                .enumerate()
+                .filter(|(_, code)| *code == "ConditionalCheckFailed")
+                .map(|(index, _)| index)
+                .collect();
+            if !failed.is_empty() {
+                return Err(Refusal::Conditions(failed));
+            }
+            let passing = reasons.iter().any(|code| {
+                matches!(
+                    code.as_str(),
+                    "TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded"
+                )
+            }) || error.as_service_error().and_then(|e| e.code())
+                == Some("TransactionInProgressException");
+            if !passing || tries == TRANSACTION_TRIES {
+                return Err(Refusal::Failed(aws_sdk_dynamodb::Error::from(error).into()));
+            }
+            tracing::info!(
+                ?reasons,
+                tries,
+                "a transaction was cancelled by a conflict: trying again"
+            );
+            tokio::time::sleep(conflict_pause(tries)).await;
+            tries += 1;
         }
     }
+}
+
+/// A pause before try `tries + 1`: up to 50 ms after the first, doubling each try, drawn at
+/// random so that twins that conflicted do not meet again.
+fn conflict_pause(tries: u32) -> std::time::Duration {
+    let ceiling = 25u64 << tries.min(6);
+    std::time::Duration::from_millis(fastrand::u64(ceiling / 4..=ceiling))
 }

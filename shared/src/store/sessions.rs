@@ -79,16 +79,9 @@ impl Store {
             .build())
     }
 
-    /// Starts a family at login; clears the email's failed attempts in the same transaction.
-    pub async fn start_session(
-        &self,
-        session: &Session,
-        clear_attempts_of: Option<&str>,
-    ) -> anyhow::Result<()> {
-        let mut actions = vec![self.put_session(session)?];
-        if let Some(email) = clear_attempts_of {
-            actions.push(self.delete_attempts(email)?);
-        }
+    /// Starts a family at login; clears the email's counted guesses in the same transaction.
+    pub async fn start_session(&self, session: &Session, email: &str) -> anyhow::Result<()> {
+        let actions = vec![self.put_session(session)?, self.delete_attempts(email)?];
         self.transact(actions)
             .await
             .map_err(|refusal| refusal.into_error("starting a session"))

@@ -137,11 +137,16 @@ pub async fn delete_bill(reference: &str) -> u16 {
         .as_u16()
 }
 
-/// Delivery faults of the stack's queue pollers, for one organization.
-pub async fn set_delivery_faults(org_id: &str, duplicate_rate: f64, drop_ack_rate: f64) {
+/// Delivery faults of the stack's queue pollers, for one organization: `rates` of
+/// `duplicate_rate`, `drop_ack_rate`, `lose_rate`.
+pub async fn set_delivery_faults(org_id: &str, rates: Value) {
+    let mut rule = json!({"org_id": org_id, "seed": 11});
+    if let (Some(rule), Some(rates)) = (rule.as_object_mut(), rates.as_object()) {
+        rule.extend(rates.clone());
+    }
     let response = http()
         .post(format!("{}/poller/faults", stack().control_url))
-        .json(&json!({"org_id": org_id, "duplicate_rate": duplicate_rate, "drop_ack_rate": drop_ack_rate, "seed": 11}))
+        .json(&rule)
         .send()
         .await
         .unwrap();

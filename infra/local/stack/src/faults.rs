@@ -1,6 +1,7 @@
 //! Delivery faults of the local SQS event source, for tests: deliver a message twice (two
-//! invocations at once, as SQS's at-least-once delivery may), or drop an acknowledgement (as if
-//! the function had crashed after its work): the message comes back about a second later.
+//! invocations at once, as SQS's at-least-once delivery may), drop an acknowledgement (as if
+//! the function had crashed after its work): the message comes back about a second later, or lose
+//! a message (as if its send had never arrived): it is deleted unseen.
 //! Faults are scoped to one organization (the `org_id` of the messages), so that tests sharing
 //! the stack do not disturb each other, and seeded so that a run can be repeated.
 
@@ -21,6 +22,8 @@ pub struct DeliveryFaults {
     pub duplicate_rate: f64,
     /// Share of successful messages whose deletion is skipped.
     pub drop_ack_rate: f64,
+    /// Share of messages deleted without being delivered.
+    pub lose_rate: f64,
     pub seed: u64,
 }
 
@@ -29,6 +32,7 @@ pub struct DeliveryFaults {
 pub struct Draw {
     pub duplicate: bool,
     pub drop_ack: bool,
+    pub lose: bool,
 }
 
 /// The faults in force, by organization.
@@ -57,6 +61,7 @@ impl Faults {
         Draw {
             duplicate: random.f64() < rule.duplicate_rate,
             drop_ack: random.f64() < rule.drop_ack_rate,
+            lose: random.f64() < rule.lose_rate,
         }
     }
 
@@ -90,6 +95,7 @@ mod tests {
             org_id: "o1".into(),
             duplicate_rate: 0.5,
             drop_ack_rate: 0.5,
+            lose_rate: 0.0,
             seed: 3,
         });
         assert_eq!(faults.draw(Some("o2")), Draw::default());
@@ -100,6 +106,7 @@ mod tests {
             org_id: "o1".into(),
             duplicate_rate: 0.5,
             drop_ack_rate: 0.5,
+            lose_rate: 0.0,
             seed: 3,
         });
         let again: Vec<Draw> = (0..50).map(|_| faults.draw(Some("o1"))).collect();

@@ -1,7 +1,8 @@
 //! The HTTP gateway: what API Gateway (HTTP API, payload format 2.0) does in front of the
 //! functions. Each request becomes the event of the function that the template's routes name
 //! (or the `$default` route's), is invoked through the Lambda Runtime API emulator, and the
-//! function's answer becomes the HTTP response. Gateway-made errors use API Gateway's own
+//! function's answer becomes the HTTP response; CORS is the gateway's, as the template configures
+//! it ([`crate::cors`]). Gateway-made errors use API Gateway's own
 //! `{"message": ...}` bodies, as in AWS.
 
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Value, json};
 use shared::http::route::{Route, percent_decode, select};
 
+use crate::cors::Cors;
 use crate::state::FunctionSpec;
 
 /// API Gateway's limit on a request body.
@@ -32,10 +34,16 @@ pub struct Gateway {
     runtime_api_url: String,
     client: reqwest::Client,
     account_id: String,
+    cors: Option<Cors>,
 }
 
 impl Gateway {
-    pub fn new(functions: &[FunctionSpec], runtime_api_url: &str, account_id: &str) -> Self {
+    pub fn new(
+        functions: &[FunctionSpec],
+        runtime_api_url: &str,
+        account_id: &str,
+        cors: Option<Cors>,
+    ) -> Self {
         let (routes, targets) = functions
             .iter()
             .flat_map(|f| {
@@ -51,6 +59,7 @@ impl Gateway {
             runtime_api_url: runtime_api_url.to_owned(),
             client: reqwest::Client::new(),
             account_id: account_id.to_owned(),
+            cors,
         }
     }
 
@@ -87,10 +96,18 @@ struct Target {
 
 async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Response {
     let request_id = ulid::Ulid::generate().to_string();
+    let cors = gateway.cors.as_ref();
+    if let Some(preflight) = cors.and_then(|cors| cors.preflight(request.method(), request.headers())) {
+        return preflight;
+    }
+    let request_headers = cors.map(|_| request.headers().clone());
     let mut response = match forward(&gateway, &request_id, request).await {
         Ok(response) => response,
         Err((status, message)) => gateway_error(status, message),
     };
+    if let (Some(cors), Some(headers)) = (cors, &request_headers) {
+        cors.decorate(headers, &mut response);
+    }
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("apigw-requestid", value);
     }

@@ -4,6 +4,7 @@
 //! Gateway would, and feeds the functions' queues to them as Lambda's SQS event source does.
 //! Nothing here knows a function by name: the template is the only source.
 
+pub mod cors;
 pub mod examples;
 pub mod faults;
 pub mod functions;

@@ -58,10 +58,19 @@ impl Poller {
         if messages.is_empty() {
             return Ok(());
         }
-        let draws: Vec<_> = messages
-            .iter()
-            .map(|m| self.faults.draw(org_of(m).as_deref()))
+        let drawn: Vec<_> = messages
+            .into_iter()
+            .map(|m| {
+                let draw = self.faults.draw(org_of(&m).as_deref());
+                (m, draw)
+            })
             .collect();
+        let (lost, delivered): (Vec<_>, Vec<_>) = drawn.into_iter().partition(|(_, d)| d.lose);
+        self.delete(lost.iter().map(|(m, _)| m)).await?;
+        if delivered.is_empty() {
+            return Ok(());
+        }
+        let (messages, draws): (Vec<Message>, Vec<_>) = delivered.into_iter().unzip();
         let duplicates: Vec<Message> = messages
             .iter()
             .zip(&draws)
@@ -77,8 +86,8 @@ impl Poller {
             let (failed, _) = tokio::join!(self.invoke(&event, &messages), self.invoke(&twin, &duplicates));
             failed
         };
-        let mut entries = Vec::new();
-        for (index, (message, draw)) in messages.iter().zip(&draws).enumerate() {
+        let mut acknowledged = Vec::new();
+        for (message, draw) in messages.iter().zip(&draws) {
             let Some(receipt) = message.receipt_handle() else {
                 continue;
             };
@@ -96,14 +105,23 @@ impl Poller {
                     .await;
                 continue;
             }
-            if let Ok(entry) = DeleteMessageBatchRequestEntry::builder()
-                .id(index.to_string())
-                .receipt_handle(receipt)
-                .build()
-            {
-                entries.push(entry);
-            }
+            acknowledged.push(message);
         }
+        self.delete(acknowledged.into_iter()).await
+    }
+
+    /// Deletes `messages` from the queue, as the event source does with what a function handled.
+    async fn delete<'m>(&self, messages: impl Iterator<Item = &'m Message>) -> anyhow::Result<()> {
+        let entries: Vec<_> = messages
+            .enumerate()
+            .filter_map(|(index, message)| {
+                DeleteMessageBatchRequestEntry::builder()
+                    .id(index.to_string())
+                    .receipt_handle(message.receipt_handle()?)
+                    .build()
+                    .ok()
+            })
+            .collect();
         if !entries.is_empty() {
             self.sqs
                 .delete_message_batch()

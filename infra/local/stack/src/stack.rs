@@ -11,6 +11,7 @@ use tokio::process::Child;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::cors::Cors;
 use crate::faults::Faults;
 use crate::functions;
 use crate::gateway::Gateway;
@@ -218,7 +219,8 @@ impl Stack {
             }
         }
 
-        let gateway = Gateway::new(&functions, &runtime_api_url, ACCOUNT_ID).router();
+        let cors = Cors::of(&template, &resolver)?;
+        let gateway = Gateway::new(&functions, &runtime_api_url, ACCOUNT_ID, cors).router();
         tasks.push(tokio::spawn(serve(listener, gateway, shutdown_rx.clone())));
 
         let faults = Faults::default();

@@ -76,6 +76,37 @@ fn semicolons_bring_decimal_commas() {
 }
 
 #[test]
+fn a_semicolon_file_s_points_group_thousands_as_excel_in_colombia_writes_them() {
+    let header = HEADER.replace(',', ";");
+    let text = format!(
+        "{header}\nFV-1;cash;NIT;900123456;8;company;ACME SAS;ap@acme.co;A;Widget;1;45.000;19;\n\
+         FV-2;cash;NIT;900123456;8;company;ACME SAS;ap@acme.co;A;Widget;1;1.234.567,50;19;\n"
+    );
+    let parsed = parse_csv(text.as_bytes(), None).unwrap();
+    assert!(parsed.invalid.is_empty(), "{:?}", parsed.invalid);
+    assert_eq!(parsed.valid[0].1.items[0].price, d("45000"));
+    assert_eq!(parsed.valid[1].1.items[0].price, d("1234567.50"));
+}
+
+#[test]
+fn an_amount_two_readings_could_take_is_refused_at_its_line_and_column() {
+    let header = HEADER.replace(',', ";");
+    let text = format!(
+        "{header}\nFV-1;cash;NIT;900123456;8;company;ACME SAS;ap@acme.co;A;Widget;1;19.5;19;\n\
+         FV-2;cash;NIT;900123456;8;company;ACME SAS;ap@acme.co;A;Widget;1;1.234;19;\n"
+    );
+    let parsed = parse_csv(text.as_bytes(), None).unwrap();
+    assert_eq!(parsed.valid.len(), 1, "the unambiguous row stands");
+    let error = &parsed.invalid.recorded()[0].errors[0];
+    assert_eq!((error.field.as_str(), error.line), ("price", Some(3)));
+    assert!(
+        error.message.contains("line 2, column price"),
+        "{}",
+        error.message
+    );
+}
+
+#[test]
 fn windows_1252_is_honoured_and_non_utf8_without_it_is_refused() {
     let mut body = csv(&[row("FV-1", "A", "1")]);
     let name = body.windows(8).position(|w| w == b"ACME SAS").unwrap();
@@ -119,7 +150,7 @@ fn rows_of_one_invoice_must_agree_on_its_columns() {
     let other = row("FV-1", "B", "1").replace("cash", "credit");
     let parsed = parse_csv(&csv(&[row("FV-1", "A", "1"), other]), None).unwrap();
     assert!(parsed.valid.is_empty());
-    let error = &parsed.invalid[0].errors[0];
+    let error = &parsed.invalid.recorded()[0].errors[0];
     assert_eq!((error.field.as_str(), error.line), ("payment_form", Some(3)));
     assert!(error.message.contains("line 2"), "{}", error.message);
 }
@@ -136,7 +167,7 @@ fn problems_name_their_line_and_column() {
     )
     .unwrap();
     assert_eq!(parsed.valid.len(), 1);
-    let entry = &parsed.invalid[0];
+    let entry = &parsed.invalid.recorded()[0];
     assert_eq!(
         (entry.line, entry.reference_code.as_deref()),
         (Some(2), Some("FV-1"))
@@ -145,7 +176,7 @@ fn problems_name_their_line_and_column() {
     assert_eq!((error.field.as_str(), error.line), ("quantity", Some(4)));
     let bad_dv = row("FV-3", "A", "1").replace(",8,", ",7,");
     let parsed = parse_csv(&csv(&[bad_dv]), None).unwrap();
-    let error = &parsed.invalid[0].errors[0];
+    let error = &parsed.invalid.recorded()[0].errors[0];
     assert_eq!((error.field.as_str(), error.line), ("customer_dv", Some(2)));
 }
 
@@ -162,8 +193,8 @@ fn empty_files_header_only_and_short_records_are_told_apart() {
     ));
     let parsed = parse_csv(&csv(&["FV-1,cash".to_owned(), row("FV-2", "A", "1")]), None).unwrap();
     assert_eq!(parsed.valid.len(), 1);
-    assert_eq!(parsed.invalid[0].errors[0].field, "record");
-    assert_eq!(parsed.invalid[0].line, Some(2));
+    assert_eq!(parsed.invalid.recorded()[0].errors[0].field, "record");
+    assert_eq!(parsed.invalid.recorded()[0].line, Some(2));
 }
 
 #[test]
@@ -180,7 +211,7 @@ fn withholding_pairs_are_read_and_malformed_ones_named() {
     assert_eq!(parsed.valid[0].1.items[0].withholding_taxes.len(), 2);
     let malformed = row("FV-2", "A", "1").replace(",19,", ",19,06-2.5");
     let parsed = parse_csv(&csv(&[malformed]), None).unwrap();
-    assert_eq!(parsed.invalid[0].errors[0].field, "withholding_taxes");
+    assert_eq!(parsed.invalid.recorded()[0].errors[0].field, "withholding_taxes");
 }
 
 #[test]
