@@ -322,3 +322,77 @@ async fn a_bill_issued_before_a_crash_is_adopted_once_and_a_foreign_one_is_not()
             .contains("another document")
     );
 }
+
+/// The SQS event of one single-invoice message per invoice of `ids`.
+fn messages_of(org_id: &str, ids: &[String]) -> Value {
+    let template: Value =
+        serde_json::from_str(include_str!("../../events/submit-worker/one-invoice.json")).unwrap();
+    let records: Vec<Value> = ids
+        .iter()
+        .enumerate()
+        .map(|(n, id)| {
+            let mut record = template["Records"][0].clone();
+            record["messageId"] = json!(format!("message-{n}"));
+            record["receiptHandle"] = json!(format!("receipt-{n}"));
+            record["body"] = json!(json!({"org_id": org_id, "invoice_id": id}).to_string());
+            record
+        })
+        .collect();
+    json!({ "Records": records })
+}
+
+#[tokio::test]
+async fn a_worker_whose_provider_answers_near_its_timeout_loses_no_outcome_and_issues_nothing_twice() {
+    let Some(state) = local_only("a worker process of its own, killed at its timeout") else {
+        return;
+    };
+    let account = signup().await;
+    // The stack's own worker never sees these invoices: the poller loses their messages.
+    sandbox::set_delivery_faults(&account.org_id, json!({"lose_rate": 1.0})).await;
+    let prefix = provider_reference(&account.org_id, "NEAREND");
+    sandbox::set_faults(
+        json!({"reference_prefix": prefix, "latency_ms": 1800, "dian_slow_rate": 0.5, "seed": 21}),
+    )
+    .await;
+    let mut ids = Vec::new();
+    for _ in 0..6 {
+        ids.push(create(&account, &example_as("NEAREND")).await);
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    // Every call takes 1.8 s of a 4.5 s invocation; a bill DIAN is slow on is sent again a
+    // second later. The process is killed at its timeout, as Lambda would.
+    let timeout = Duration::from_millis(4500);
+    let environment = crate::support::runtime::environment_of("submit-worker", &state.emulator_url);
+    let worker =
+        crate::support::runtime::LoneFunction::start_with_timeout("submit-worker", &environment, timeout)
+            .await;
+    let _ = tokio::time::timeout(timeout, worker.invoke(messages_of(&account.org_id, &ids))).await;
+    drop(worker);
+
+    let issued = sandbox::issued(&prefix).await;
+    for id in &ids {
+        let (_, invoice) = get(&account, &format!("/v1/invoices/{id}")).await;
+        let reference = provider_reference(&account.org_id, invoice["reference_code"].as_str().unwrap());
+        if issued.contains_key(&reference) {
+            assert_ne!(
+                invoice["status"], "submitting",
+                "issued, but its outcome was lost: {invoice}"
+            );
+        }
+    }
+
+    // Deliveries and the provider work again: the recovery path ends every invoice, each once.
+    sandbox::clear_faults(&prefix).await;
+    sandbox::clear_delivery_faults(&account.org_id).await;
+    for id in &ids {
+        let invoice = wait_for(&account, id, &TERMINAL).await;
+        assert_eq!(invoice["status"], "accepted", "{invoice}");
+    }
+    let issued = sandbox::issued(&prefix).await;
+    assert_eq!(issued.len(), ids.len());
+    assert!(
+        issued.values().all(|count| *count == 1),
+        "issued twice: {issued:?}"
+    );
+}

@@ -13,6 +13,8 @@
 //!   invocation, the account's rate limit, a pending bill blocking it, its trouble) goes back as
 //!   a new message delayed until then: waiting spends no receive, so pacing never sends a
 //!   message to the dead-letter queue;
+//! - a terminal state is written as soon as it is decided (with whatever else was decided while
+//!   the last write ran), never held until the invocation ends, where a timeout would lose it;
 //! - a message that cannot be read is reported, so that it reaches the dead-letter queue;
 //! - a panic in one invoice is that invoice's transient failure, not the batch's.
 
@@ -49,17 +51,9 @@ pub async fn handle(
     let jobs = plan::jobs(&messages);
     let paid = plan::pay_deletions(submission, stop_ms).await;
     if paid.is_ok() {
-        let results = work(submission, jobs, stop_ms).await;
-        let mut decided = Vec::new();
-        for (job, outcome, invoice_metrics) in results {
+        for (job, outcome, invoice_metrics) in work(submission, jobs, stop_ms).await {
             metrics.merge(invoice_metrics);
-            match outcome {
-                Attempt::Decided(decision) => decided.push((job.message, job.invoice_id, *decision)),
-                other => outcomes[job.message].push((job.invoice_id, other)),
-            }
-        }
-        for (index, id, outcome) in write_decisions(submission, decided, &mut metrics).await {
-            outcomes[index].push((id, outcome));
+            outcomes[job.message].push((job.invoice_id, outcome));
         }
     } else {
         let wait = paid.err().unwrap_or(settings.retry_base);
@@ -82,38 +76,66 @@ pub async fn handle(
     Ok(response)
 }
 
-/// Works the jobs concurrently (bounded); a panic in one is that invoice's transient failure.
-async fn work(submission: &Submission, jobs: Vec<Job>, stop_ms: i64) -> Vec<(Job, Attempt, Metrics)> {
+/// What one job came to, with what it counted.
+type Worked = (Job, Attempt, Metrics);
+
+/// Works the jobs concurrently (bounded), a panic in one being that invoice's transient failure,
+/// and writes each terminal state decided as soon as the writer is free: whatever was decided
+/// while it wrote goes together in its next write (a batch's counters move once per write). An
+/// outcome is never held until the invocation ends, where a timeout would lose it.
+async fn work(submission: &Submission, jobs: Vec<Job>, stop_ms: i64) -> Vec<Worked> {
     let settings = &submission.settings;
-    stream::iter(jobs)
-        .map(|job| async move {
-            let mut metrics = Metrics::default();
-            let work = attempt::run(submission, &job, stop_ms, &mut metrics);
-            let outcome = AssertUnwindSafe(work).catch_unwind().await.unwrap_or_else(|_| {
-                tracing::error!(org_id = %job.org_id, invoice_id = %job.invoice_id, "the attempt panicked: the invoice will be tried again");
-                Attempt::Retry(settings.retry_base)
-            });
-            (job, outcome, metrics)
-        })
-        .buffer_unordered(settings.concurrency)
-        .collect()
-        .await
+    let (decided, mut to_write) = tokio::sync::mpsc::unbounded_channel::<(Job, Decided, Metrics)>();
+    let attempts = async move {
+        let decided = &decided;
+        stream::iter(jobs)
+            .map(|job| async move {
+                let mut metrics = Metrics::default();
+                let work = attempt::run(submission, &job, stop_ms, &mut metrics);
+                let outcome = AssertUnwindSafe(work).catch_unwind().await.unwrap_or_else(|_| {
+                    tracing::error!(org_id = %job.org_id, invoice_id = %job.invoice_id, "the attempt panicked: the invoice will be tried again");
+                    Attempt::Retry(settings.retry_base)
+                });
+                match outcome {
+                    Attempt::Decided(decision) => {
+                        // The writer outlives every attempt: the channel is open.
+                        let _ = decided.send((job, *decision, metrics));
+                        None
+                    }
+                    other => Some((job, other, metrics)),
+                }
+            })
+            .buffer_unordered(settings.concurrency)
+            .filter_map(futures_util::future::ready)
+            .collect::<Vec<Worked>>()
+            .await
+    };
+    let writer = async {
+        let mut written = Vec::new();
+        while let Some(first) = to_write.recv().await {
+            let mut group = vec![first];
+            while let Ok(next) = to_write.try_recv() {
+                group.push(next);
+            }
+            written.extend(write_decisions(submission, group).await);
+        }
+        written
+    };
+    let (mut worked, written) = tokio::join!(attempts, writer);
+    worked.extend(written);
+    worked
 }
 
-/// Writes the terminal states decided in this invocation together (a batch's counters move once
-/// per group) and answers each invoice's final outcome.
-async fn write_decisions(
-    submission: &Submission,
-    decided: Vec<(usize, String, Decided)>,
-    metrics: &mut Metrics,
-) -> Vec<(usize, String, Attempt)> {
-    let decisions: Vec<Decided> = decided.iter().map(|(_, _, decision)| decision.clone()).collect();
+/// Writes terminal states decided together (a batch's counters move once per group) and
+/// answers each invoice's final outcome.
+async fn write_decisions(submission: &Submission, decided: Vec<(Job, Decided, Metrics)>) -> Vec<Worked> {
+    let decisions: Vec<Decided> = decided.iter().map(|(_, decision, _)| decision.clone()).collect();
     let now = clock::rfc3339(clock::now());
     let written = submission.services.store.write_decisions(&decisions, &now).await;
     decided
         .into_iter()
         .zip(written)
-        .map(|((index, id, decision), written)| {
+        .map(|((job, decision, mut metrics), written)| {
             let outcome = match written {
                 Written::Yes => {
                     let (metric, status) = match decision.terminal {
@@ -122,17 +144,17 @@ async fn write_decisions(
                         Terminal::Failed => ("InvoicesFailed", "failed"),
                     };
                     metrics.count(metric, 1);
-                    tracing::info!(org_id = %decision.invoice.organization_id, invoice_id = %id, status, "the invoice's submission ended");
+                    tracing::info!(org_id = %decision.invoice.organization_id, invoice_id = %job.invoice_id, status, "the invoice's submission ended");
                     Attempt::Done
                 }
                 Written::LeaseLost => {
-                    tracing::warn!(invoice_id = %id, "the lease was lost before the outcome was stored: another worker ends it");
+                    tracing::warn!(invoice_id = %job.invoice_id, "the lease was lost before the outcome was stored: another worker ends it");
                     Attempt::Done
                 }
                 // The provider has decided; the next attempt learns it again ("already exists").
                 Written::Failed => Attempt::Retry(submission.settings.retry_base),
             };
-            (index, id, outcome)
+            (job, outcome, metrics)
         })
         .collect()
 }

@@ -4,9 +4,10 @@
 //! A container reads it once and caches it; it reads it again after the cache's time to live,
 //! or when a token names a `kid` it does not know (at most once per 30 s, so forged `kid`s
 //! cannot make every request call Secrets Manager). When Secrets Manager fails, the last keys
-//! serve on for up to 15 minutes past their time to live (a read is tried again every 5 s);
-//! with no keys at all the error is [`KeysUnavailable`], a 503 `UNAVAILABLE`. Key material never reaches a log or an
-//! error message: it lives in `SecretSlice`s and `Debug` shows the `kid`s only.
+//! serve on for up to 15 minutes past their time to live (a read is tried again every 5 s, and
+//! given 2 s while they could serve); with no keys at all the error is [`KeysUnavailable`], a 503
+//! `UNAVAILABLE`. Key material never reaches a log or an error message: it lives in
+//! `SecretSlice`s and `Debug` shows the `kid`s only.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -25,6 +26,8 @@ const UNKNOWN_KID_RELOAD_INTERVAL: Duration = Duration::from_secs(30);
 const STALE_GRACE: Duration = Duration::from_secs(15 * 60);
 /// How long after a failed read the next one waits.
 const FAILED_READ_PAUSE: Duration = Duration::from_secs(5);
+/// How long a read may take while cached keys could serve instead (the read holds the cache).
+const READ_WITH_FALLBACK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The key ring cannot be read and no keys recent enough are cached.
 #[derive(Debug, thiserror::Error)]
@@ -151,6 +154,14 @@ impl KeyRing {
             Err(anyhow::anyhow!(
                 "the last read failed less than {FAILED_READ_PAUSE:?} ago"
             ))
+        } else if cache
+            .keys
+            .as_ref()
+            .is_some_and(|(_, loaded)| loaded.elapsed() < self.ttl + STALE_GRACE)
+        {
+            tokio::time::timeout(READ_WITH_FALLBACK_TIMEOUT, self.read())
+                .await
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("Secrets Manager did not answer in time")))
         } else {
             self.read().await
         };

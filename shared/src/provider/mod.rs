@@ -34,7 +34,8 @@ const MAX_PAGES: u32 = 5;
 /// Why a call was not made or not answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CallError {
-    /// The account's budget has no slot soon enough: come back after this long.
+    /// No slot soon enough, in the account's budget or in this invocation's time: come back
+    /// after this long (no fault of the work's own).
     Paced(Duration),
     /// The account cannot work (credentials refused): not this invoice's fault.
     AccountProblem(String),
@@ -43,7 +44,9 @@ pub enum CallError {
 }
 
 /// The calls one piece of work may make: some already reserved (`prepaid`), the rest reserved
-/// one at a time; none whose slot comes after `latest_ms` (the work's deadline).
+/// one at a time; none whose slot comes after `latest_ms` (the work's deadline), and none
+/// answered later than a full timeout after it: each call's timeout is what is left of that, so
+/// an attempt's second, third or fourth call never outlives the invocation.
 pub struct Calls {
     prepaid: AtomicU32,
     latest_ms: i64,
@@ -105,12 +108,17 @@ impl Clearing {
     }
 }
 
+/// A call with less time than this left is not made.
+const SHORTEST_CALL: Duration = Duration::from_millis(300);
+
 /// The longest wait the provider may ask for that is believed (Retry-After, a window's reset).
 const LONGEST_WAIT: Duration = Duration::from_secs(3600);
 
 /// The provider client of one container.
 pub struct Provider {
     http: reqwest::Client,
+    /// The longest a call may take.
+    timeout: Duration,
     base_url: String,
     tokens: Tokens,
     pacer: Pacer,
@@ -144,6 +152,7 @@ impl Provider {
             .build()?;
         Ok(Self {
             http,
+            timeout,
             base_url: base_url.trim_end_matches('/').to_owned(),
             tokens: Tokens::new(secrets, secret_id),
             pacer: Pacer::new(store, limit_per_minute),
@@ -289,6 +298,21 @@ impl Provider {
 
     /// Takes the slot of one call: a prepaid one, or one of the urgent lane reserved now and
     /// waited for (a call beyond the one reserved for a piece of work is one its answer needs).
+    /// How long the next call of `calls` may take: its timeout, or what is left until a full
+    /// timeout after the work's deadline, if less; too little to be worth a call is refused.
+    fn time_left(&self, calls: &Calls) -> Result<Duration, CallError> {
+        let now = crate::clock::epoch_ms(crate::clock::now());
+        let answer_by = calls
+            .latest_ms
+            .saturating_add(i64::try_from(self.timeout.as_millis()).unwrap_or(i64::MAX / 2));
+        let left = Duration::from_millis(u64::try_from(answer_by - now).unwrap_or(0));
+        if left < SHORTEST_CALL {
+            // This invocation's time is up: the next one takes the work on.
+            return Err(CallError::Paced(Duration::ZERO));
+        }
+        Ok(left.min(self.timeout))
+    }
+
     async fn slot(&self, calls: &Calls) -> Result<(), CallError> {
         let prepaid = calls
             .prepaid
@@ -374,9 +398,11 @@ impl Provider {
         let account = self.account().await?;
         for attempt in 0..2 {
             let token = self.token(calls).await?;
+            self.time_left(calls)?;
             self.slot(calls).await?;
             let response = build(token.expose_secret())
                 .header("accept", "application/json")
+                .timeout(self.time_left(calls)?)
                 .send()
                 .await
                 .map_err(|e| CallError::Transient(describe(&e)))?;

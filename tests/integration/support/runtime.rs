@@ -17,6 +17,8 @@ type Answer = Result<Value, String>;
 struct Runtime {
     invocations: tokio::sync::Mutex<mpsc::UnboundedReceiver<(Value, oneshot::Sender<Answer>)>>,
     waiting: Mutex<HashMap<String, oneshot::Sender<Answer>>>,
+    /// The function's timeout: each invocation's deadline is this long after it is handed out.
+    timeout: Duration,
 }
 
 /// One function process on its own Runtime API.
@@ -30,10 +32,20 @@ impl LoneFunction {
     /// Starts the stack's binary of `function` with exactly `environment` (plus the Runtime
     /// API's variables).
     pub async fn start(function: &str, environment: &BTreeMap<String, String>) -> Self {
+        Self::start_with_timeout(function, environment, Duration::from_secs(30)).await
+    }
+
+    /// [`LoneFunction::start`] with the function's timeout: its invocations' deadline.
+    pub async fn start_with_timeout(
+        function: &str,
+        environment: &BTreeMap<String, String>,
+        timeout: Duration,
+    ) -> Self {
         let (invocations, receiver) = mpsc::unbounded_channel();
         let runtime = Arc::new(Runtime {
             invocations: tokio::sync::Mutex::new(receiver),
             waiting: Mutex::new(HashMap::new()),
+            timeout,
         });
         let app = axum::Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
@@ -92,7 +104,7 @@ async fn next(State(runtime): State<Arc<Runtime>>) -> (HeaderMap, axum::Json<Val
     };
     let id = ulid::Ulid::generate().to_string();
     runtime.waiting.lock().unwrap().insert(id.clone(), answer);
-    let deadline = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + Duration::from_secs(30);
+    let deadline = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + runtime.timeout;
     let mut headers = HeaderMap::new();
     headers.insert("lambda-runtime-aws-request-id", id.parse().unwrap());
     headers.insert(
