@@ -146,7 +146,7 @@ BENCH_BUDGET ?= 60000
 # same way, and the Python peer of infra/bench/peer in its own virtualenv.
 bench: tools stack-bins $(BENCH_VENV)/.installed
 	$(CARGO) build --locked --profile release-test $(PACKAGES) --package bench
-	$(STACK) --name bench --port 0 --bin-dir target/release-test $(STACK_ARGS) \
+	$(STACK) --name bench --port 0 --bin-dir target/release-test $(STACK_ARGS) --log-level info,dynamodb_writes=debug \
 		--param ProviderRateLimitPerMinute=$(BENCH_BUDGET) -- \
 		target/release-test/bench --python $(BENCH_VENV)/bin/python --out target/bench
 	@echo "the report: target/bench/report.md (raw numbers: target/bench/report.json)"

@@ -52,7 +52,9 @@ fn https_client() -> Result<SharedHttpClient, HttpClientError> {
 }
 
 pub fn dynamodb(sdk: &SdkConfig) -> aws_sdk_dynamodb::Client {
-    let config = aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(CallCounter(&DYNAMODB_CALLS));
+    let config = aws_sdk_dynamodb::config::Builder::from(sdk)
+        .interceptor(CallCounter(&DYNAMODB_CALLS))
+        .interceptor(crate::write_ledger::WriteLedger);
     aws_sdk_dynamodb::Client::from_conf(config.build())
 }
 

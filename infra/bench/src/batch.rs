@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use local_stack::examples::{csv, unique};
 
 use crate::fixtures::{Account, Api};
-use crate::{logs, procs};
+use crate::{heat, logs, procs};
 
 pub const INVOICES: usize = 10_000;
 
@@ -77,14 +77,18 @@ impl Batches<'_> {
         let (worker_from, ingest_from) = (logs::length(&worker_log), logs::length(&ingest_log));
         let worker_pids = procs::pids_of(&self.worker_binary);
         let cpu_before = procs::cpu_seconds(&worker_pids);
+        let marks = heat::Marks::now(&self.logs_dir)?;
 
         let started = Instant::now();
+        let started_ms = epoch_ms();
         let (batch_id, to_202) = self.api.post_csv(&self.account.access, &body).await?;
+        let answered_ms = epoch_ms();
         let batch = self
             .api
             .wait_until_ended(&self.account.access, &format!("/v1/batches/{batch_id}"))
             .await?;
         let to_terminal = started.elapsed();
+        let ended_ms = epoch_ms();
         // The worker's last log lines may trail its last write by a moment.
         tokio::time::sleep(Duration::from_secs(1)).await;
         let worker_cpu = procs::cpu_used(&cpu_before, &procs::cpu_seconds(&worker_pids));
@@ -113,6 +117,13 @@ impl Batches<'_> {
             logs::total(&worker, "sqs_calls"),
         );
         let invocations = worker.len();
+        let partition_heat = heat::report(
+            &marks,
+            &[
+                ("ingest", started_ms, answered_ms),
+                ("drain", answered_ms, ended_ms),
+            ],
+        )?;
         let per_invoice = |count: f64| count / INVOICES as f64;
         let factus_interval = shared::provider::pacer::lane_interval_ms(80, shared::store::Lane::Submissions);
         Ok(json!({
@@ -134,6 +145,11 @@ impl Batches<'_> {
             "worker_dynamodb_calls_per_invoice": per_invoice(worker_dynamodb as f64),
             "worker_cpu_seconds": worker_cpu,
             "worker_cpu_ms_per_invoice": per_invoice(worker_cpu * 1000.0),
+            "partition_heat": partition_heat,
         }))
     }
+}
+
+fn epoch_ms() -> i64 {
+    shared::clock::epoch_ms(shared::clock::now())
 }

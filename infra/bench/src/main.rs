@@ -6,6 +6,7 @@
 mod batch;
 mod cold;
 mod fixtures;
+mod heat;
 mod logs;
 mod procs;
 mod report;

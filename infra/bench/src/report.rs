@@ -212,6 +212,51 @@ pub fn markdown(run: &Value) -> String {
 
     let _ = writeln!(
         out,
+        "\nPartition heat of each batch: for the table and each index, the partition key that took \
+         the most write units in one second, against the {} a partition takes (counted by an SDK \
+         interceptor in every function, from each write's keys and item size; ids shown as `<id>`). \
+         *ingest*: from the request to its 202; *drain*: from the 202 until every invoice ended.\n",
+        crate::heat::PARTITION_LIMIT
+    );
+    table(
+        &mut out,
+        &[
+            "sandbox latency",
+            "phase",
+            "place",
+            "hottest key",
+            "peak units / s",
+            "/ 1,000",
+            "keys",
+            "units",
+        ],
+        entries(&run["batches"]).flat_map(|batch| {
+            let latency = format!("{} ms", batch["sandbox_latency_ms"]);
+            ["ingest", "drain"].into_iter().flat_map(move |phase| {
+                let latency = latency.clone();
+                entries(&batch["partition_heat"][phase]["hottest"])
+                    .map(move |place| {
+                        vec![
+                            latency.clone(),
+                            phase.to_owned(),
+                            text(&place["place"]),
+                            format!("`{}`", text(&place["key"])),
+                            number(&place["peak_units_per_second"], 0),
+                            against(
+                                &place["peak_units_per_second"],
+                                crate::heat::PARTITION_LIMIT as f64,
+                            ),
+                            number(&place["partition_keys"], 0),
+                            number(&place["total_units"], 0),
+                        ]
+                    })
+                    .collect::<Vec<_>>()
+            })
+        }),
+    );
+
+    let _ = writeln!(
+        out,
         "\n## 4. Peak memory\n\nPeak resident set (VmHWM) of each function's processes after all of \
          the above, the largest of its instances. Goal: ≤ 32 MB, the argon2 functions (auth-signup, \
          auth-login, users-create) excepted.\n"
