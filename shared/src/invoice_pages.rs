@@ -1,5 +1,6 @@
-//! The one implementation of invoice lists, for `GET /v1/invoices` and, later, a batch's
-//! invoices: filters checked, a cursor bound to them, one `Query` per page, newest first.
+//! The one implementation of invoice lists, for `GET /v1/invoices` and a batch's invoices:
+//! filters checked, a cursor bound to them, one round trip per page (a `Query` per shard, at
+//! once), newest first.
 
 use lambda_http::http::StatusCode;
 

@@ -1,11 +1,14 @@
 //! A log line per DynamoDB write request, when the `dynamodb_writes` target is enabled at debug
-//! (`RUST_LOG=info,dynamodb_writes=debug`; the local stack's `--log-level`): each item it writes, its key, its size and the index
-//! keys it sets or removes. `make bench` replays these lines to count the write units every
-//! partition key (of the table and of each index) receives per second. Off, it costs one check.
+//! (`RUST_LOG=info,dynamodb_writes=debug`; the local stack's `--log-level`): each item it
+//! writes, its key, its size, the index keys it sets or removes, and whether the write applied
+//! (a failed condition or a cancelled transaction still costs DynamoDB write units, but moves
+//! nothing). A `BatchWriteItem`'s unprocessed items are left out: they are sent, and logged,
+//! again. `make bench` replays these lines to count the write units every partition key (of the
+//! table and of each index) receives per second. Off, it costs one check a request.
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemInput;
+use aws_sdk_dynamodb::operation::batch_write_item::{BatchWriteItemInput, BatchWriteItemOutput};
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemInput;
 use aws_sdk_dynamodb::operation::put_item::PutItemInput;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
@@ -13,9 +16,14 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemInput;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
-use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextRef,
+};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use serde::Serialize;
+
+use crate::store::units::item_size;
 
 /// The key attributes of the table's indexes (partition, then sort key of each).
 pub const INDEX_KEYS: [&str; 6] = ["GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK"];
@@ -23,7 +31,7 @@ pub const INDEX_KEYS: [&str; 6] = ["GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3
 type Attributes = HashMap<String, AttributeValue>;
 
 /// One item a request writes, as the ledger records it.
-#[derive(Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ItemWrite {
     pub pk: String,
     pub sk: String,
@@ -37,6 +45,16 @@ pub struct ItemWrite {
     pub set: HashMap<&'static str, String>,
     /// Index keys the write removes.
     pub remove: Vec<&'static str>,
+    /// The write took place (its conditions held, its transaction went through).
+    pub applied: bool,
+}
+
+/// A request's writes, from before it is sent until its answer says how it went.
+#[derive(Debug)]
+struct Pending(Vec<ItemWrite>);
+
+impl Storable for Pending {
+    type Storer = StoreReplace<Self>;
 }
 
 /// The SDK interceptor that logs every write request's items.
@@ -51,17 +69,50 @@ impl Intercept for WriteLedger {
     fn read_before_execution(
         &self,
         context: &BeforeSerializationInterceptorContextRef<'_>,
-        _: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        if !tracing::enabled!(target: "dynamodb_writes", tracing::Level::DEBUG) {
+        if tracing::enabled!(target: "dynamodb_writes", tracing::Level::DEBUG) {
+            let writes = items_written(context.input());
+            if !writes.is_empty() {
+                cfg.interceptor_state().store_put(Pending(writes));
+            }
+        }
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Some(Pending(writes)) = cfg.load::<Pending>() else {
             return Ok(());
-        }
-        let writes = items_written(context.input());
-        if !writes.is_empty() {
-            let writes = serde_json::to_string(&writes)?;
-            let at_ms = crate::clock::epoch_ms(crate::clock::now());
-            tracing::debug!(target: "dynamodb_writes", at_ms, writes, "dynamodb write");
-        }
+        };
+        let output = context.output_or_error().and_then(Result::ok);
+        let unprocessed: Vec<(String, String)> = output
+            .and_then(|output| output.downcast_ref::<BatchWriteItemOutput>())
+            .and_then(|output| output.unprocessed_items.as_ref())
+            .into_iter()
+            .flat_map(|tables| tables.values().flatten())
+            .filter_map(|request| match (&request.put_request, &request.delete_request) {
+                (Some(put), _) => Some(Some(&put.item)),
+                (None, Some(delete)) => Some(Some(&delete.key)),
+                (None, None) => None,
+            })
+            .map(|key| (text(key, "PK"), text(key, "SK")))
+            .collect();
+        let writes: Vec<ItemWrite> = writes
+            .iter()
+            .filter(|write| !unprocessed.contains(&(write.pk.clone(), write.sk.clone())))
+            .map(|write| ItemWrite {
+                applied: output.is_some(),
+                ..write.clone()
+            })
+            .collect();
+        let writes = serde_json::to_string(&writes)?;
+        let at_ms = crate::clock::epoch_ms(crate::clock::now());
+        tracing::debug!(target: "dynamodb_writes", at_ms, writes, "dynamodb write");
         Ok(())
     }
 }
@@ -142,7 +193,7 @@ fn keyed(key: Option<&Attributes>, kind: &'static str, transactional: bool) -> I
         sk: text(key, "SK"),
         kind,
         transactional,
-        size: key.map_or(0, attributes_size),
+        size: key.map_or(0, item_size),
         ..ItemWrite::default()
     }
 }
@@ -169,7 +220,7 @@ fn update_of(
     transactional: bool,
 ) -> ItemWrite {
     let mut write = keyed(key, "update", transactional);
-    write.size += values.map_or(0, attributes_size);
+    write.size += values.map_or(0, item_size);
     let resolve = |token: &str| -> String {
         names
             .and_then(|names| names.get(token))
@@ -211,32 +262,6 @@ fn update_of(
         }
     }
     write
-}
-
-/// An item's size as DynamoDB counts it: each attribute's name and value.
-fn attributes_size(item: &Attributes) -> usize {
-    item.iter()
-        .map(|(name, value)| name.len() + value_size(value))
-        .sum()
-}
-
-fn value_size(value: &AttributeValue) -> usize {
-    match value {
-        AttributeValue::S(text) => text.len(),
-        AttributeValue::N(number) => number.len().div_ceil(2) + 1,
-        AttributeValue::B(bytes) => bytes.as_ref().len(),
-        AttributeValue::Ss(texts) => texts.iter().map(String::len).sum(),
-        AttributeValue::Ns(numbers) => numbers.iter().map(|number| number.len().div_ceil(2) + 1).sum(),
-        AttributeValue::Bs(blobs) => blobs.iter().map(|blob| blob.as_ref().len()).sum(),
-        AttributeValue::L(list) => 3 + list.iter().map(|value| 1 + value_size(value)).sum::<usize>(),
-        AttributeValue::M(map) => {
-            3 + map
-                .iter()
-                .map(|(name, value)| 1 + name.len() + value_size(value))
-                .sum::<usize>()
-        }
-        _ => 1,
-    }
 }
 
 #[cfg(test)]

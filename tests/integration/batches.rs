@@ -437,6 +437,76 @@ async fn another_organizations_batch_is_a_404_everywhere() {
     }
 }
 
+/// A batch's invoices lie in 16 shards of the batch index: its pages, filtered or not, still
+/// give each invoice once, newest first.
+#[tokio::test]
+async fn a_batchs_invoices_page_once_each_newest_first_with_and_without_a_status_filter() {
+    let Some(_) = local_only("the provider sandbox's fault control") else {
+        return;
+    };
+    let account = signup().await;
+    let refused = provider_reference(&account.org_id, "NO");
+    sandbox::set_faults(json!({"reference_prefix": refused, "dian_rejection_rate": 1.0, "seed": 5})).await;
+    let rows: Vec<String> = (0..60)
+        .map(|n| match n % 4 {
+            0 => row(&format!("NO-{n}"), "A"),
+            _ => row(&format!("YES-{n}"), "A"),
+        })
+        .collect();
+    let answer: Value = post(
+        &account,
+        "text/csv",
+        format!("{HEADER}\n{}\n", rows.join("\n")),
+        None,
+        "",
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let id = answer["id"].as_str().unwrap();
+    let ended = wait_for(&account, id, &["completed", "completed_with_errors"]).await;
+    assert_eq!(
+        (&ended["accepted"], &ended["rejected"]),
+        (&json!(45), &json!(15)),
+        "{ended}"
+    );
+
+    let ids = |invoices: &[Value]| -> Vec<String> {
+        invoices
+            .iter()
+            .map(|invoice| invoice["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let newest_first = |mut ids: Vec<String>| {
+        ids.sort();
+        ids.dedup();
+        ids.reverse();
+        ids
+    };
+    let every = ids(&all_pages(&account, &format!("/v1/batches/{id}/invoices?limit=7")).await);
+    assert_eq!(every.len(), 60);
+    assert_eq!(every, newest_first(every.clone()), "each once, newest first");
+    for (status, limit, count) in [("accepted", 4, 45), ("rejected", 3, 15)] {
+        let listed = all_pages(
+            &account,
+            &format!("/v1/batches/{id}/invoices?status={status}&limit={limit}"),
+        )
+        .await;
+        assert!(listed.iter().all(|invoice| invoice["status"] == status));
+        let listed = ids(&listed);
+        assert_eq!(listed.len(), count, "{status}");
+        assert_eq!(
+            listed,
+            newest_first(listed.clone()),
+            "{status}: each once, newest first"
+        );
+        let expected: Vec<String> = every.iter().filter(|id| listed.contains(id)).cloned().collect();
+        assert_eq!(listed, expected);
+    }
+    sandbox::clear_faults(&refused).await;
+}
+
 #[tokio::test]
 async fn counters_follow_rejections_failures_and_retries_and_the_batch_completes_each_time() {
     let Some(_) = local_only("the provider sandbox's fault control") else {

@@ -1,8 +1,9 @@
 //! Storing and queueing a batch, all or recorded. In order: the batch, `ingesting`, in the
 //! recovery index at the ingest's deadline; its invalid inputs (bounded); its valid invoices in
-//! conditional transactions of 50 with their reference codes' uniqueness items, several at once
-//! (a code already used in the organization makes that invoice invalid, and the rest of its group
-//! is stored again), outside the recovery index, so nothing submits them yet; then the batch,
+//! conditional transactions of up to 50 of one shard with their reference codes' uniqueness
+//! items, several at once, each at its shard's pace (a code already used in the organization
+//! makes that invoice invalid, and the rest of its group is stored again), outside the recovery
+//! index, so nothing submits them yet; then the batch,
 //! `processing`: only now are they released, one chunk message per 50, ten messages per
 //! `SendMessageBatch`. Should anything fail or time out before the batch is recorded, what was
 //! stored is taken back here, or, if this function dies, by the reconciler once the deadline
@@ -20,12 +21,15 @@ use shared::http::ApiError;
 use shared::invoices::Invoice;
 use shared::queue::ChunkMessage;
 use shared::services::Services;
-use shared::store::{BatchRecord, STORE_GROUP, StoredInvoice};
+use shared::store::{BatchRecord, GroupRefusal, STORE_GROUP, StoredInvoice, keys};
 
 use crate::{accepted, describe, every_problem};
 
-/// Groups stored at once.
-const CONCURRENT_GROUPS: usize = 8;
+/// Groups stored at once: one a shard.
+const CONCURRENT_GROUPS: usize = keys::SHARDS as usize;
+/// How long before the ingest's deadline (the function's own plus 5 s) its groups stop waiting
+/// for the write pace: what is left records the batch.
+const PACE_STOPS_BEFORE_DEADLINE_MS: i64 = 10_000;
 /// Tries of a group that fails for reasons of the store (throttling) rather than its content.
 const GROUP_TRIES: u32 = 4;
 
@@ -36,6 +40,8 @@ struct GroupOutcome {
     /// Invoices whose reference code the organization uses already, with the invoice using it.
     taken: Vec<(Position, String, String)>,
     lost: Vec<Position>,
+    /// When the organization's batch writes, booked by other lots, are free again (epoch ms).
+    busy_until: Option<i64>,
 }
 
 pub(crate) async fn ingest(
@@ -88,23 +94,27 @@ pub(crate) async fn ingest(
         }
     };
     let valid_count = valid.len();
-    let stored = match store_all(services, caller, &batch.id, &created_at, valid).await {
+    let pace_until_ms = deadline_ms - PACE_STOPS_BEFORE_DEADLINE_MS;
+    let stored = match store_all(services, caller, &batch.id, &created_at, valid, pace_until_ms).await {
         Ok((stored, taken)) => {
             for entry in taken {
                 invalid.push(entry);
             }
             stored
         }
-        Err((stored, lost)) => {
-            // A store that keeps failing: nothing is kept.
+        Err((stored, lost, busy_until)) => {
+            // A store that keeps failing, or other lots booking the organization's writes past
+            // this one's time: nothing is kept.
             discard(stored, 0).await;
             tracing::error!(
                 at = describe(lost),
+                busy_until,
                 "a batch could not be stored: nothing was kept"
             );
+            let busy_for = busy_until.map_or(0, |until| (until - clock::epoch_ms(clock::now())) / 1000 + 1);
             return Err(ApiError::Unavailable {
                 failing: Vec::new(),
-                retry_after_seconds: 5,
+                retry_after_seconds: u64::try_from(busy_for).unwrap_or(0).max(5),
             });
         }
     };
@@ -167,37 +177,47 @@ pub(crate) async fn ingest(
     Ok(accepted(&batch, &invalid))
 }
 
-/// Stores the valid invoices, groups at once: those stored and the entries of those whose code
-/// is taken, or, when a group cannot be stored, those stored and where the first lost one was.
+/// What [`store_all`] could not store: what it stored, where the first lost invoice was, and
+/// until when other lots booked the organization's writes, if that was why.
+type Lost = (Vec<StoredInvoice>, Position, Option<i64>);
+
+/// Stores the valid invoices, several groups of one shard each at once: those stored and the
+/// entries of those whose code is taken, or, when a group cannot be stored, what was lost.
 async fn store_all(
     services: &Services,
     caller: &Caller,
     batch_id: &str,
     created_at: &str,
     valid: Vec<(Position, shared::domain::invoice::InvoiceInput)>,
-) -> Result<(Vec<StoredInvoice>, Vec<InvalidInput>), (Vec<StoredInvoice>, Position)> {
+    pace_until_ms: i64,
+) -> Result<(Vec<StoredInvoice>, Vec<InvalidInput>), Lost> {
     // A group's invoices are made when it is stored, and only their keys are kept: holding
-    // 10,000 whole invoices at once was most of a batch's peak memory.
+    // 10,000 whole invoices at once was most of a batch's peak memory. Each group is made in one
+    // shard (its invoices' ids say so), the next group in the next shard.
     let mut inputs = valid.into_iter();
-    let groups = std::iter::from_fn(|| {
+    let mut shards = (0..keys::SHARDS).cycle();
+    let groups = std::iter::from_fn(move || {
+        let shard = shards.next()?;
         let group: Vec<(Position, Invoice)> = inputs
             .by_ref()
             .take(STORE_GROUP)
             .map(|(position, input)| {
-                let invoice = Invoice::new(&caller.org_id, Some(batch_id), input, created_at);
+                let mut invoice = Invoice::new(&caller.org_id, Some(batch_id), input, created_at);
+                invoice.id = keys::new_invoice_id(shard);
                 (position, invoice)
             })
             .collect();
-        (!group.is_empty()).then_some(group)
+        (!group.is_empty()).then_some((shard, group))
     });
     let outcomes: Vec<GroupOutcome> = stream::iter(groups)
-        .map(|group| store(services, group))
+        .map(|(shard, group)| store(services, shard, group, pace_until_ms))
         .buffer_unordered(CONCURRENT_GROUPS)
         .collect()
         .await;
     let mut stored = Vec::new();
     let mut taken = Vec::new();
     let mut lost = None;
+    let mut busy_until = None;
     for outcome in outcomes {
         stored.extend(outcome.stored);
         taken.extend(
@@ -207,10 +227,11 @@ async fn store_all(
                 .map(|(position, code, existing)| taken_entry(*position, code, existing)),
         );
         lost = lost.or(outcome.lost.first().copied());
+        busy_until = busy_until.max(outcome.busy_until);
     }
     match lost {
         None => Ok((stored, taken)),
-        Some(position) => Err((stored, position)),
+        Some(position) => Err((stored, position, busy_until)),
     }
 }
 
@@ -256,15 +277,29 @@ async fn queue(services: &Services, org_id: &str, batch_id: &str, stored: &[Stor
     }
 }
 
-/// Stores one group, without the invoices whose reference code is taken.
-async fn store(services: &Services, mut group: Vec<(Position, Invoice)>) -> GroupOutcome {
+/// Stores one group of one shard, without the invoices whose reference code is taken.
+async fn store(
+    services: &Services,
+    shard: u32,
+    mut group: Vec<(Position, Invoice)>,
+    pace_until_ms: i64,
+) -> GroupOutcome {
     let mut outcome = GroupOutcome::default();
     let mut tries = 0;
     while !group.is_empty() {
         let invoices: Vec<Invoice> = group.iter().map(|(_, invoice)| invoice.clone()).collect();
-        match services.store.store_invoices(&invoices).await {
+        match services
+            .store
+            .store_invoices(shard, &invoices, pace_until_ms)
+            .await
+        {
             Ok(()) => break,
-            Err(taken) if !taken.is_empty() => {
+            Err(GroupRefusal::Busy { free_at_ms }) => {
+                outcome.lost = group.into_iter().map(|(position, _)| position).collect();
+                outcome.busy_until = Some(free_at_ms);
+                return outcome;
+            }
+            Err(GroupRefusal::Taken(taken)) if !taken.is_empty() => {
                 let mut remaining = Vec::new();
                 for (index, (position, invoice)) in group.into_iter().enumerate() {
                     if taken.contains(&index) {

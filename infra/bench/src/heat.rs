@@ -6,7 +6,9 @@
 //! larger of before and after), twice inside a transaction (counted twice on the indexes too);
 //! an index is written when an item enters, leaves or changes in it (a key change is a delete
 //! from the old key and a put on the new); `GSI1` and `GSI2` project the whole item, `GSI3` its
-//! keys only. An update's item size is the size last put plus what it sets.
+//! keys only. An update's item size is the larger of the size last put and what it sets. A write
+//! that did not apply (a failed condition, a cancelled transaction) costs the table its units
+//! and changes nothing.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -35,6 +37,7 @@ struct ItemWrite {
     size: usize,
     set: HashMap<String, String>,
     remove: Vec<String>,
+    applied: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -95,6 +98,15 @@ impl Heat {
         let mut items: HashMap<(String, String), ItemState> = HashMap::new();
         for (at_ms, write) in writes {
             let counted = (from_ms..to_ms).contains(at_ms);
+            if !write.applied {
+                let size = items
+                    .get(&(write.pk.clone(), write.sk.clone()))
+                    .map_or(write.size, |item| item.size);
+                if counted {
+                    heat.charge("table", &write.pk, at_ms.div_euclid(1000), units(size));
+                }
+                continue;
+            }
             let second = at_ms.div_euclid(1000);
             let times = if write.transactional { 2 } else { 1 };
             let identity = (write.pk.clone(), write.sk.clone());
@@ -237,6 +249,7 @@ mod tests {
                 .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
                 .collect(),
             remove: remove.iter().map(|name| (*name).to_owned()).collect(),
+            applied: true,
         }
     }
 
@@ -278,6 +291,26 @@ mod tests {
         let heat = Heat::replay(&writes, 4_000, 6_000);
         assert_eq!(units_at(&heat, "table", "ORG#o"), 5);
         assert_eq!(units_at(&heat, "GSI3", "R#1"), 1);
+    }
+
+    #[test]
+    fn a_write_that_did_not_apply_costs_the_table_and_moves_nothing() {
+        let queued = [("GSI1PK", "S#queued"), ("GSI1SK", "INV#i")];
+        let mut refused = write("update", 10, &[("GSI1PK", "S#submitting")], &[], false);
+        refused.applied = false;
+        let writes = vec![
+            (1_000, write("put", 1_500, &queued, &[], false)),
+            (2_000, refused),
+            (3_000, write("update", 10, &[], &[], false)),
+        ];
+        let heat = Heat::replay(&writes, 1_500, 10_000);
+        assert_eq!(units_at(&heat, "table", "ORG#o"), 2 + 2);
+        assert_eq!(units_at(&heat, "GSI1", "S#submitting"), 0);
+        assert_eq!(
+            units_at(&heat, "GSI1", "S#queued"),
+            2,
+            "still there, rewritten by the last update"
+        );
     }
 
     #[test]

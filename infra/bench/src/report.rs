@@ -161,7 +161,7 @@ pub fn markdown(run: &Value) -> String {
          raw at p50 into the gateway (API − direct), the Runtime API emulator and the process \
          boundary (direct − handler), and the handler's own work beyond the raw calls (handler − \
          raw). *handler CPU*: the function's processes' CPU time per request over the series. Raw \
-         calls: GET one `GetItem` (consistent), the list one `Query` of 25, the create one \
+         calls: GET one `GetItem` (consistent), the list one `Query` of 25 per shard (16 at once), the create one \
          `TransactWriteItems` (invoice + reference) and one `SendMessage`."
     );
 

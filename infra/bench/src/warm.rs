@@ -162,14 +162,17 @@ impl Layers {
 
     /// The AWS calls the handler makes, made directly.
     async fn raw(&self, endpoint: Endpoint, account: &Account, template: &InvoiceItem) -> anyhow::Result<()> {
-        let pk = AttributeValue::S(keys::org(&account.org_id));
+        let org = account.org_id.as_str();
         match endpoint {
             Endpoint::GetInvoice => {
                 let item = self
                     .dynamodb
                     .get_item()
                     .table_name(&self.table)
-                    .key("PK", pk)
+                    .key(
+                        "PK",
+                        AttributeValue::S(keys::invoice_partition(org, &account.invoice_id)),
+                    )
                     .key("SK", AttributeValue::S(keys::invoice(&account.invoice_id)))
                     .consistent_read(true)
                     .send()
@@ -177,32 +180,43 @@ impl Layers {
                 ensure!(item.item.is_some(), "raw GetItem found nothing");
             }
             Endpoint::ListInvoices => {
-                let page = self
-                    .dynamodb
-                    .query()
-                    .table_name(&self.table)
-                    .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-                    .expression_attribute_values(":pk", pk)
-                    .expression_attribute_values(
-                        ":prefix",
-                        AttributeValue::S(keys::INVOICE_PREFIX.to_owned()),
-                    )
-                    .scan_index_forward(false)
-                    .limit(25)
-                    .send()
-                    .await?;
-                ensure!(page.count == 25, "raw Query found {} invoices", page.count);
+                // One `Query` of 25 per shard, at once, as the handler reads a page.
+                let shards = (0..keys::SHARDS).map(|shard| {
+                    self.dynamodb
+                        .query()
+                        .table_name(&self.table)
+                        .key_condition_expression("PK = :pk")
+                        .expression_attribute_values(":pk", AttributeValue::S(keys::invoices(org, shard)))
+                        .scan_index_forward(false)
+                        .limit(25)
+                        .send()
+                });
+                let found: i32 = futures_util::future::try_join_all(shards)
+                    .await?
+                    .iter()
+                    .map(|page| page.count)
+                    .sum();
+                ensure!(found >= 25, "raw Queries found {found} invoices");
             }
             Endpoint::CreateInvoice => {
                 let id = ulid::Ulid::generate().to_string();
                 let mut item = template.0.clone();
-                item.insert("SK".to_owned(), AttributeValue::S(keys::invoice(&id)));
+                let shard = keys::invoice_shard(&id);
+                for (name, value) in [
+                    ("PK", keys::invoice_partition(org, &id)),
+                    ("SK", keys::invoice(&id)),
+                    ("GSI1PK", keys::by_status(org, "queued", shard)),
+                    ("GSI1SK", keys::invoice(&id)),
+                ] {
+                    item.insert(name.to_owned(), AttributeValue::S(value));
+                }
+                let code = unique("RAW");
                 let reference = [
-                    ("PK".to_owned(), pk.clone()),
                     (
-                        "SK".to_owned(),
-                        AttributeValue::S(keys::reference(&unique("RAW"))),
+                        "PK".to_owned(),
+                        AttributeValue::S(keys::reference_partition(org, &code)),
                     ),
+                    ("SK".to_owned(), AttributeValue::S(keys::reference(&code))),
                     ("invoice_id".to_owned(), AttributeValue::S(id.clone())),
                 ];
                 let put = |item| -> anyhow::Result<TransactWriteItem> {
@@ -243,7 +257,10 @@ impl InvoiceItem {
             .dynamodb
             .get_item()
             .table_name(&layers.table)
-            .key("PK", AttributeValue::S(keys::org(&account.org_id)))
+            .key(
+                "PK",
+                AttributeValue::S(keys::invoice_partition(&account.org_id, &account.invoice_id)),
+            )
             .key("SK", AttributeValue::S(keys::invoice(&account.invoice_id)))
             .send()
             .await?

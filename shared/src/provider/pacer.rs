@@ -1,6 +1,6 @@
 //! The pace of one provider account: every call spends from a budget shared by every function
 //! instance (Factus allows 80 requests a minute per user, `limite-de-request.md`), kept in
-//! DynamoDB as the account's next free slot ([`crate::store::Store::reserve_calls`]). Calls are
+//! DynamoDB as the account's next free slot ([`crate::store::Store::reserve_span`]). Calls are
 //! spaced at 95 % of the limit less one, so that no 60-second window of Factus's sees more than
 //! the limit even with a second of jitter. Nine tenths of that pace go to new submissions and one
 //! tenth to the calls an answer needs at once (deleting a rejected bill, looking a reference up,
@@ -19,7 +19,7 @@ use std::time::Duration;
 use reqwest::header::HeaderMap;
 
 use crate::clock;
-use crate::store::{AccountState, Reservation, Store};
+use crate::store::{AccountState, PaceCell, Reservation, Store};
 pub use crate::store::{Block, Lane};
 
 const WINDOW_MS: i64 = 60_000;
@@ -102,7 +102,13 @@ impl Pacer {
         let span = interval * i64::from(count.max(1));
         let reservation = self
             .store
-            .reserve_calls(account, lane, now, latest_start_ms.max(now), span, busy)
+            .reserve_span(
+                &PaceCell::provider(account, lane),
+                now,
+                latest_start_ms.max(now),
+                span,
+                busy,
+            )
             .await?;
         let (result, state, tat) = match reservation {
             Reservation::Reserved { start_ms, state } => (

@@ -8,7 +8,7 @@
 
 use super::batches::{StoredInvoice, stored_keys};
 use super::change::{Change, n, s};
-use super::{BatchRecord, PageKey, Store, keys, page_key, start_key};
+use super::{BatchRecord, PageKey, Store, keys};
 use crate::invoices::Status;
 
 /// One invoice of a batch, as the reconciler sees it.
@@ -47,23 +47,25 @@ impl Tally {
 }
 
 impl Store {
-    /// A page of a batch's invoices (GSI2), with only what recovery needs of each.
+    /// A page of a batch's invoices (GSI2, one shard after the other), with only what recovery
+    /// needs of each.
     pub async fn batch_members(
         &self,
         org_id: &str,
         batch_id: &str,
         after: Option<&PageKey>,
     ) -> anyhow::Result<(Vec<Member>, Option<PageKey>)> {
+        let (shard, start) = super::shard_and_start(after);
         let output = self
             .client
             .query()
             .table_name(&self.table)
             .index_name("GSI2")
             .key_condition_expression("GSI2PK = :pk")
-            .expression_attribute_values(":pk", s(keys::by_batch(org_id, batch_id)))
+            .expression_attribute_values(":pk", s(keys::by_batch(org_id, batch_id, shard)))
             .projection_expression("PK, SK, GSI2PK, GSI2SK, reference_code, #status, GSI3PK")
             .expression_attribute_names("#status", "status")
-            .set_exclusive_start_key(start_key(after))
+            .set_exclusive_start_key(start)
             .send()
             .await
             .map_err(aws_sdk_dynamodb::Error::from)?;
@@ -86,7 +88,10 @@ impl Store {
                 })
             })
             .collect();
-        Ok((members, page_key(output.last_evaluated_key.as_ref())))
+        Ok((
+            members,
+            super::next_shard_page(shard, output.last_evaluated_key.as_ref()),
+        ))
     }
 
     /// Fails a batch whose ingest did not finish; `false` when it finished first.

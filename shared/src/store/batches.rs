@@ -18,13 +18,33 @@ use serde_json::{Value, json};
 use super::change::{Change, n, s};
 use super::invoices::invoice_item;
 use super::submission::{Guard, Terminal, terminal_change};
+use super::units::{item_size, write_units};
 use super::{Item, PageKey, Refusal, Store, item, key, keys, record};
+use super::{PaceCell, Reservation};
 use crate::domain::batch::InvalidInput;
 use crate::invoices::{Invoice, Status};
 
 /// Invoices per storing transaction: each takes two actions (itself and its reference code)
 /// of DynamoDB's hundred.
 pub const STORE_GROUP: usize = 50;
+
+/// Write units a batch's writes may put on one partition key a second: half of DynamoDB's
+/// 1,000. A group lands at once (50 invoices of 2 KB are 200 units), so a second may see the
+/// pace and a group's burst; the rest is room for what else the organization writes meanwhile
+/// (single invoices, the worker).
+pub const BATCH_UNITS_PER_KEY_PER_SECOND: u64 = 500;
+
+/// Why a group of a batch's invoices was not stored.
+#[derive(Debug, PartialEq, Eq)]
+pub enum GroupRefusal {
+    /// The invoices (by position in the group) whose reference code is taken.
+    Taken(Vec<usize>),
+    /// The organization's batch writes are booked past the ingest's time (other lots being
+    /// stored at once) until then (epoch ms).
+    Busy { free_at_ms: i64 },
+    /// The store failed.
+    Failed,
+}
 
 /// What a batch keeps of an invoice it stored: enough to queue it, or to take it back.
 #[derive(Clone, Debug)]
@@ -40,8 +60,14 @@ pub(crate) fn stored_keys<'a>(
 ) -> impl Iterator<Item = Item> + 'a {
     invoices.iter().flat_map(move |invoice| {
         [
-            key(keys::org(org_id), keys::invoice(&invoice.id)),
-            key(keys::org(org_id), keys::reference(&invoice.reference_code)),
+            key(
+                keys::invoice_partition(org_id, &invoice.id),
+                keys::invoice(&invoice.id),
+            ),
+            key(
+                keys::reference_partition(org_id, &invoice.reference_code),
+                keys::reference(&invoice.reference_code),
+            ),
         ]
     })
 }
@@ -247,19 +273,35 @@ impl Store {
         Ok(())
     }
 
-    /// Stores up to [`STORE_GROUP`] invoices with their reference codes' uniqueness items, all or
-    /// nothing. A refusal names the invoices (by position) whose reference code is taken. They
-    /// are not in the recovery index: until their batch is recorded, nothing submits them.
-    pub async fn store_invoices(&self, invoices: &[Invoice]) -> Result<(), Vec<usize>> {
+    /// Stores up to [`STORE_GROUP`] invoices of one shard with their reference codes'
+    /// uniqueness items, all or nothing. They are not in the recovery index: until their batch
+    /// is recorded, nothing submits them.
+    ///
+    /// The group first waits for its shard's turn in the organization's batch write pace (see
+    /// [`BATCH_UNITS_PER_KEY_PER_SECOND`]), starting no later than `pace_until_ms`: a lot is
+    /// stored as fast as its partition keys allow, never faster.
+    pub async fn store_invoices(
+        &self,
+        shard: u32,
+        invoices: &[Invoice],
+        pace_until_ms: i64,
+    ) -> Result<(), GroupRefusal> {
         let mut actions = Vec::with_capacity(invoices.len() * 2);
+        let mut units = 0;
         for invoice in invoices {
             let reference = item(
                 &json!({"invoice_id": invoice.id}),
-                keys::org(&invoice.organization_id),
+                keys::reference_partition(
+                    &invoice.organization_id,
+                    invoice.document.input.reference_code.as_str(),
+                ),
                 keys::reference(invoice.document.input.reference_code.as_str()),
             );
             let built = invoice_item(invoice, None)
-                .and_then(|item| self.put_if_absent(item))
+                .and_then(|item| {
+                    units += 2 * write_units(item_size(&item));
+                    self.put_if_absent(item)
+                })
                 .and_then(|invoice| Ok((invoice, self.put_if_absent(reference?)?)));
             match built {
                 Ok((invoice, reference)) => actions.extend([invoice, reference]),
@@ -268,16 +310,56 @@ impl Store {
                         cause = format!("{error:#}"),
                         "an invoice could not be written as an item"
                     );
-                    return Err(Vec::new());
+                    return Err(GroupRefusal::Failed);
                 }
             }
         }
+        if let Some(first) = invoices.first() {
+            self.pace_batch_writes(&first.organization_id, shard, units, pace_until_ms)
+                .await?;
+        }
         match self.transact(actions).await {
             Ok(()) => Ok(()),
-            Err(Refusal::Conditions(failed)) => Err(failed.into_iter().map(|action| action / 2).collect()),
+            Err(Refusal::Conditions(failed)) => Err(GroupRefusal::Taken(
+                failed.into_iter().map(|action| action / 2).collect(),
+            )),
             Err(Refusal::Failed(error)) => {
                 tracing::warn!(cause = format!("{error:#}"), "storing a group of invoices failed");
-                Err(Vec::new())
+                Err(GroupRefusal::Failed)
+            }
+        }
+    }
+
+    /// Waits until the organization's batch writes may put `units` more write units on each of
+    /// a shard's keys: the invoice items' (twice, for the transaction), and the status and
+    /// batch index entries' (each a whole item).
+    async fn pace_batch_writes(
+        &self,
+        org_id: &str,
+        shard: u32,
+        units: u64,
+        pace_until_ms: i64,
+    ) -> Result<(), GroupRefusal> {
+        let span_ms =
+            i64::try_from((units * 1000).div_ceil(BATCH_UNITS_PER_KEY_PER_SECOND)).unwrap_or(i64::MAX / 2);
+        let now = crate::clock::epoch_ms(crate::clock::now());
+        let cell = PaceCell::batch_writes(org_id, shard);
+        let reservation = self
+            .reserve_span(&cell, now, pace_until_ms.max(now), span_ms, true)
+            .await;
+        match reservation {
+            Ok(Reservation::Reserved { start_ms, .. }) => {
+                let wait = u64::try_from(start_ms - now).unwrap_or(0);
+                tokio::time::sleep(Duration::from_millis(wait)).await;
+                Ok(())
+            }
+            Ok(Reservation::Busy { free_at_ms, .. }) => Err(GroupRefusal::Busy { free_at_ms }),
+            Err(error) => {
+                tracing::warn!(
+                    cause = format!("{error:#}"),
+                    "a group of invoices could not be paced"
+                );
+                Err(GroupRefusal::Failed)
             }
         }
     }
@@ -472,7 +554,7 @@ impl Store {
                     .set_keys(Some(
                         chunk
                             .iter()
-                            .map(|code| key(keys::org(org_id), keys::reference(code)))
+                            .map(|code| key(keys::reference_partition(org_id, code), keys::reference(code)))
                             .collect(),
                     ))
                     .build()?,

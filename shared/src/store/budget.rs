@@ -53,6 +53,32 @@ pub struct AccountState {
     pub blocked_until: Option<i64>,
 }
 
+/// What a reservation moves: one attribute (a `tat`) of one item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaceCell {
+    key: (String, String),
+    attribute: String,
+}
+
+impl PaceCell {
+    /// A lane of a provider account's calls.
+    pub fn provider(account: &str, lane: Lane) -> Self {
+        Self {
+            key: (keys::provider_account(account), keys::BUDGET.to_owned()),
+            attribute: lane.attribute().to_owned(),
+        }
+    }
+
+    /// An organization's batch writes to the partition keys of one shard, in write units (see
+    /// [`Store::store_invoices`]).
+    pub fn batch_writes(org_id: &str, shard: u32) -> Self {
+        Self {
+            key: (keys::org(org_id), keys::WRITE_PACE.to_owned()),
+            attribute: format!("tat_{shard:02}"),
+        }
+    }
+}
+
 /// What a reservation got.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reservation {
@@ -77,13 +103,13 @@ fn state(item: &Item) -> AccountState {
 }
 
 impl Store {
-    /// Reserves `span_ms` of a lane of the account's calls, starting no sooner than `now_ms` and
-    /// no later than `latest_start_ms` (else the lane is busy): one conditional update when the
-    /// lane is busy (`tat` ahead of now) or idle as guessed, two when the guess is wrong.
-    pub async fn reserve_calls(
+    /// Reserves `span_ms` of a pace cell (a lane of a provider account's calls, an
+    /// organization's batch writes), starting no sooner than `now_ms` and no later than
+    /// `latest_start_ms` (else the cell is busy): one conditional update when the cell is busy
+    /// (`tat` ahead of now) or idle as guessed, two when the guess is wrong.
+    pub async fn reserve_span(
         &self,
-        account: &str,
-        lane: Lane,
+        cell: &PaceCell,
         now_ms: i64,
         latest_start_ms: i64,
         span_ms: i64,
@@ -106,13 +132,10 @@ impl Store {
                 .client
                 .update_item()
                 .table_name(&self.table)
-                .set_key(Some(super::key(
-                    keys::provider_account(account),
-                    keys::BUDGET.to_owned(),
-                )))
+                .set_key(Some(super::key(cell.key.0.clone(), cell.key.1.clone())))
                 .update_expression(expression)
                 .condition_expression(condition)
-                .expression_attribute_names("#tat", lane.attribute())
+                .expression_attribute_names("#tat", &cell.attribute)
                 .set_expression_attribute_values(Some(values))
                 .return_values(ReturnValue::AllNew)
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
@@ -121,9 +144,8 @@ impl Store {
             match result {
                 Ok(output) => {
                     let item = output.attributes.unwrap_or_default();
-                    let tat = number(&item, lane.attribute()).ok_or_else(|| {
-                        anyhow::anyhow!("the rate budget item holds no {}", lane.attribute())
-                    })?;
+                    let tat = number(&item, &cell.attribute)
+                        .ok_or_else(|| anyhow::anyhow!("the pace item holds no {}", cell.attribute))?;
                     return Ok(Reservation::Reserved {
                         start_ms: tat - span_ms,
                         state: state(&item),
@@ -136,7 +158,7 @@ impl Store {
                         return Err(aws_sdk_dynamodb::Error::from(error).into());
                     };
                     let old = failed.item.clone().unwrap_or_default();
-                    match number(&old, lane.attribute()) {
+                    match number(&old, &cell.attribute) {
                         Some(tat) if tat > latest_start_ms => {
                             return Ok(Reservation::Busy {
                                 free_at_ms: tat,
@@ -149,7 +171,7 @@ impl Store {
                 }
             }
         }
-        anyhow::bail!("the rate budget kept changing under four reservations")
+        anyhow::bail!("the pace kept changing under four reservations")
     }
 
     /// The account's budget item: what it says of the account, and each lane's `tat` (0 when

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::batches::{Counts, counts_change};
 use super::change::{Change, s};
 use super::idempotency::IdempotencyRecord;
-use super::{Item, PageKey, Store, applied, key, keys, page_key, record, start_key};
+use super::{Item, PageKey, Store, applied, key, keys, record};
 use crate::invoices::{Document, Invoice, ProviderMessage, Status, SubmissionState};
 
 /// The attributes of an invoice item besides keys and indexes.
@@ -63,12 +63,17 @@ pub(crate) fn invoice_item(invoice: &Invoice, recover_at_ms: Option<i64>) -> any
         document: serde_json::to_string(&invoice.document)?,
     };
     let org = &invoice.organization_id;
-    let mut item = super::item(&attributes, keys::org(org), keys::invoice(&invoice.id))?;
+    let mut item = super::item(
+        &attributes,
+        keys::invoice_partition(org, &invoice.id),
+        keys::invoice(&invoice.id),
+    )?;
     let mut set = |name: &str, value: String| item.insert(name.to_owned(), AttributeValue::S(value));
-    set("GSI1PK", keys::by_status(org, state.status.as_str()));
+    let shard = keys::invoice_shard(&invoice.id);
+    set("GSI1PK", keys::by_status(org, state.status.as_str(), shard));
     set("GSI1SK", keys::invoice(&invoice.id));
     if let Some(batch) = &invoice.batch_id {
-        set("GSI2PK", keys::by_batch(org, batch));
+        set("GSI2PK", keys::by_batch(org, batch, shard));
         set("GSI2SK", keys::invoice(&invoice.id));
     }
     if let Some(due) = recover_at_ms {
@@ -147,6 +152,9 @@ pub struct RecoveryEntry {
     due_key: String,
 }
 
+/// The page key of an invoice list: the id of the last invoice shown.
+const BEFORE: &str = "before";
+
 impl Store {
     pub(crate) fn put_if_absent(&self, item: Item) -> anyhow::Result<TransactWriteItem> {
         Ok(TransactWriteItem::builder()
@@ -172,7 +180,7 @@ impl Store {
         let reference_code = invoice.document.input.reference_code.as_str();
         let reference = super::item(
             &serde_json::json!({"invoice_id": invoice.id}),
-            keys::org(org),
+            keys::reference_partition(org, reference_code),
             keys::reference(reference_code),
         )?;
         let mut actions = vec![
@@ -206,21 +214,33 @@ impl Store {
         reference_code: &str,
     ) -> anyhow::Result<Option<String>> {
         let item = self
-            .get(keys::org(org_id), keys::reference(reference_code), false)
+            .get(
+                keys::reference_partition(org_id, reference_code),
+                keys::reference(reference_code),
+                false,
+            )
             .await?;
         Ok(item.and_then(|item| item.get("invoice_id")?.as_s().ok().cloned()))
     }
 
     /// One invoice of one organization.
     pub async fn get_invoice(&self, org_id: &str, invoice_id: &str) -> anyhow::Result<Option<Invoice>> {
-        self.get(keys::org(org_id), keys::invoice(invoice_id), true)
-            .await?
-            .map(invoice_of)
-            .transpose()
+        self.get(
+            keys::invoice_partition(org_id, invoice_id),
+            keys::invoice(invoice_id),
+            true,
+        )
+        .await?
+        .map(invoice_of)
+        .transpose()
     }
 
-    /// A page of an organization's invoices, newest first: one `Query` on the table, the status
-    /// index or the batch index (filtered by status there, so a page may come back short).
+    /// A page of an organization's invoices, newest first. A list's invoices (all of them, one
+    /// status's in GSI1, one batch's in GSI2, filtered by status there) are spread over
+    /// [`keys::SHARDS`] partitions: a page queries them all at once, each below where the last
+    /// page ended, and keeps the newest `limit` of what they read down to the newest invoice at
+    /// which one of them stopped reading (below it, that partition is unread). So every invoice
+    /// comes once and in order; a filtered page may come back short, even empty, with a cursor.
     pub async fn list_invoices(
         &self,
         org_id: &str,
@@ -228,50 +248,84 @@ impl Store {
         limit: u32,
         after: Option<&PageKey>,
     ) -> anyhow::Result<(Vec<Invoice>, Option<PageKey>)> {
+        let before = after.and_then(|key| key.get(BEFORE)).map(String::as_str);
+        let shards = (0..keys::SHARDS).map(|shard| self.list_shard(org_id, filter, shard, limit, before));
+        let mut invoices = Vec::new();
+        let mut floor: Option<String> = None;
+        for (shard_invoices, stopped_at) in futures_util::future::try_join_all(shards).await? {
+            invoices.extend(shard_invoices);
+            floor = floor.max(stopped_at);
+        }
+        invoices.retain(|invoice: &Invoice| floor.as_ref().is_none_or(|floor| invoice.id >= *floor));
+        invoices.sort_by(|a, b| b.id.cmp(&a.id));
+        let limit = usize::try_from(limit)?;
+        let next = if invoices.len() > limit {
+            invoices.truncate(limit);
+            invoices.last().map(|invoice| invoice.id.clone())
+        } else {
+            floor
+        };
+        Ok((invoices, next.map(|id| PageKey::from([(BEFORE.to_owned(), id)]))))
+    }
+
+    /// Up to `limit` invoices of one shard of a list, newest first, older than `before`, and the
+    /// invoice at which the query stopped reading, if it did.
+    async fn list_shard(
+        &self,
+        org_id: &str,
+        filter: &InvoiceFilter,
+        shard: u32,
+        limit: u32,
+        before: Option<&str>,
+    ) -> anyhow::Result<(Vec<Invoice>, Option<String>)> {
+        let (index, partition, sort, key) = match (&filter.batch_id, filter.status) {
+            (Some(batch), _) => (
+                Some("GSI2"),
+                "GSI2PK",
+                "GSI2SK",
+                keys::by_batch(org_id, batch, shard),
+            ),
+            (None, Some(status)) => (
+                Some("GSI1"),
+                "GSI1PK",
+                "GSI1SK",
+                keys::by_status(org_id, status.as_str(), shard),
+            ),
+            (None, None) => (None, "PK", "SK", keys::invoices(org_id, shard)),
+        };
         let mut query = self
             .client
             .query()
             .table_name(&self.table)
+            .set_index_name(index.map(str::to_owned))
             .scan_index_forward(false)
             .limit(i32::try_from(limit)?)
-            .set_exclusive_start_key(start_key(after))
-            .expression_attribute_values(":prefix", AttributeValue::S(keys::INVOICE_PREFIX.to_owned()));
-        query = match (&filter.batch_id, filter.status) {
-            (Some(batch), status) => {
-                let query = query
-                    .index_name("GSI2")
-                    .key_condition_expression("GSI2PK = :pk AND begins_with(GSI2SK, :prefix)")
-                    .expression_attribute_values(":pk", AttributeValue::S(keys::by_batch(org_id, batch)));
-                match status {
-                    Some(status) => query
-                        .filter_expression("#status = :status")
-                        .expression_attribute_names("#status", "status")
-                        .expression_attribute_values(
-                            ":status",
-                            AttributeValue::S(status.as_str().to_owned()),
-                        ),
-                    None => query,
-                }
-            }
-            (None, Some(status)) => query
-                .index_name("GSI1")
-                .key_condition_expression("GSI1PK = :pk AND begins_with(GSI1SK, :prefix)")
-                .expression_attribute_values(
-                    ":pk",
-                    AttributeValue::S(keys::by_status(org_id, status.as_str())),
-                ),
-            (None, None) => query
-                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-                .expression_attribute_values(":pk", AttributeValue::S(keys::org(org_id))),
+            .expression_attribute_values(":pk", AttributeValue::S(key));
+        query = match before {
+            Some(id) => query
+                .key_condition_expression(format!("{partition} = :pk AND {sort} < :before"))
+                .expression_attribute_values(":before", AttributeValue::S(keys::invoice(id))),
+            None => query.key_condition_expression(format!("{partition} = :pk")),
         };
+        if let (Some(_), Some(status)) = (&filter.batch_id, filter.status) {
+            query = query
+                .filter_expression("#status = :status")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":status", AttributeValue::S(status.as_str().to_owned()));
+        }
         let output = query.send().await.map_err(aws_sdk_dynamodb::Error::from)?;
+        let stopped_at = output
+            .last_evaluated_key
+            .as_ref()
+            .and_then(|last| last.get("SK")?.as_s().ok()?.strip_prefix(keys::INVOICE_PREFIX))
+            .map(str::to_owned);
         let invoices = output
             .items
             .unwrap_or_default()
             .into_iter()
             .map(invoice_of)
             .collect::<anyhow::Result<_>>()?;
-        Ok((invoices, page_key(output.last_evaluated_key.as_ref())))
+        Ok((invoices, stopped_at))
     }
 
     /// Stores `invoice`, read as `failed` and now `queued` again (with the idempotency record of
@@ -286,7 +340,7 @@ impl Store {
         let (org_id, invoice_id) = (&invoice.organization_id, &invoice.id);
         let now = &invoice.state.updated_at;
         let requeue = Change::new(
-            keys::org(org_id),
+            keys::invoice_partition(org_id, invoice_id),
             keys::invoice(invoice_id),
             "SET #status = :queued, updated_at = :now, GSI1PK = :by_status, GSI3PK = :shard, GSI3SK = :due",
         )
@@ -295,7 +349,14 @@ impl Store {
         .value(":queued", s(Status::Queued.as_str()))
         .value(":failed", s(Status::Failed.as_str()))
         .value(":now", s(now))
-        .value(":by_status", s(keys::by_status(org_id, Status::Queued.as_str())))
+        .value(
+            ":by_status",
+            s(keys::by_status(
+                org_id,
+                Status::Queued.as_str(),
+                keys::invoice_shard(invoice_id),
+            )),
+        )
         .value(":shard", s(keys::recovery_shard(invoice_id)))
         .value(":due", s(keys::recovery_due(recover_at_ms, org_id, invoice_id)));
         let mut actions = vec![requeue.into_action(&self.table)?];
@@ -363,7 +424,10 @@ impl Store {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(keys::org(&entry.org_id), keys::invoice(&entry.id))))
+            .set_key(Some(key(
+                keys::invoice_partition(&entry.org_id, &entry.id),
+                keys::invoice(&entry.id),
+            )))
             .update_expression("SET GSI3SK = :next")
             .condition_expression("GSI3SK = :current")
             .expression_attribute_values(":next", AttributeValue::S(next))

@@ -1,5 +1,8 @@
 //! Key builders: the one place that knows how items are keyed. Every item of an organization
-//! lives under `ORG#<id>`; only emails and login attempts are keyed globally.
+//! lives under a partition key starting `ORG#<id>`; only emails and login attempts are keyed
+//! globally. Invoices, their reference codes and their index entries are spread over
+//! [`SHARDS`] partition keys each (write sharding), so that a 10,000-invoice lot never puts more
+//! on one key than DynamoDB's 1,000 write units a second.
 
 pub fn org(org_id: &str) -> String {
     format!("ORG#{org_id}")
@@ -29,6 +32,49 @@ pub fn login(email: &str) -> String {
 
 pub const LOGIN: &str = "LOGIN";
 
+/// How many partition keys an organization's invoices (and each of their index lists, and their
+/// reference codes) spread over.
+pub const SHARDS: u32 = 16;
+
+/// An invoice's shard, from the random part of its id (a ULID's last 80 bits).
+pub fn invoice_shard(invoice_id: &str) -> u32 {
+    random_bits(invoice_id, SHARDS)
+}
+
+/// A new invoice id in `shard`: a ULID whose random part ends in the shard's bits, so that a
+/// batch can store its invoices in groups of one shard.
+pub fn new_invoice_id(shard: u32) -> String {
+    let id = ulid::Ulid::generate().0;
+    let shards = u128::from(SHARDS);
+    ulid::Ulid(id - id % shards + u128::from(shard) % shards).to_string()
+}
+
+/// The random part of a ULID `id`, modulo `count` (0 for what is not a ULID).
+fn random_bits(id: &str, count: u32) -> u32 {
+    ulid::Ulid::from_string(id).map_or(0, |ulid| {
+        u32::try_from(ulid.random() % u128::from(count)).unwrap_or(0)
+    })
+}
+
+/// The partition of an organization's invoices of one shard.
+pub fn invoices(org_id: &str, shard: u32) -> String {
+    format!("ORG#{org_id}#INV#{shard:02}")
+}
+
+/// The partition of an invoice.
+pub fn invoice_partition(org_id: &str, invoice_id: &str) -> String {
+    invoices(org_id, invoice_shard(invoice_id))
+}
+
+/// The partition of a reference code's uniqueness item: its shard is the code's FNV-1a hash,
+/// as the code is the client's and not random.
+pub fn reference_partition(org_id: &str, reference_code: &str) -> String {
+    let hash = reference_code.bytes().fold(0x811c_9dc5_u32, |hash, byte| {
+        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+    });
+    format!("ORG#{org_id}#REF#{:02}", hash % SHARDS)
+}
+
 pub fn invoice(invoice_id: &str) -> String {
     format!("INV#{invoice_id}")
 }
@@ -45,24 +91,22 @@ pub fn idempotency(scope: &str) -> String {
     format!("IDEM#{scope}")
 }
 
-/// GSI1: an organization's invoices of one status.
-pub fn by_status(org_id: &str, status: &str) -> String {
-    format!("ORG#{org_id}#STATUS#{status}")
+/// GSI1: an organization's invoices of one status, of one shard.
+pub fn by_status(org_id: &str, status: &str, shard: u32) -> String {
+    format!("ORG#{org_id}#STATUS#{status}#{shard:02}")
 }
 
-/// GSI2: a batch's invoices.
-pub fn by_batch(org_id: &str, batch_id: &str) -> String {
-    format!("ORG#{org_id}#BATCH#{batch_id}")
+/// GSI2: a batch's invoices, of one shard.
+pub fn by_batch(org_id: &str, batch_id: &str, shard: u32) -> String {
+    format!("ORG#{org_id}#BATCH#{batch_id}#{shard:02}")
 }
 
 /// How many partitions the recovery index (GSI3) spreads over.
 pub const RECOVERY_SHARDS: u32 = 8;
 
-/// GSI3's partition of an invoice or a batch: its shard, from the random last character of its
-/// id.
+/// GSI3's partition of an invoice or a batch: its shard, from the random part of its id.
 pub fn recovery_shard(id: &str) -> String {
-    let last = id.bytes().last().map_or(0, u32::from);
-    recovery_partition(last % RECOVERY_SHARDS)
+    recovery_partition(random_bits(id, RECOVERY_SHARDS))
 }
 
 pub fn recovery_partition(shard: u32) -> String {
@@ -74,6 +118,9 @@ pub fn recovery_partition(shard: u32) -> String {
 pub fn recovery_due(due_ms: i64, org_id: &str, id: &str) -> String {
     format!("{due_ms:015}#{org_id}#{id}")
 }
+
+/// The pace of an organization's batch writes.
+pub const WRITE_PACE: &str = "WRITE_PACE";
 
 pub fn batch(batch_id: &str) -> String {
     format!("BATCH#{batch_id}")
@@ -97,3 +144,68 @@ pub fn provider_account(account: &str) -> String {
 
 /// The rate budget of a provider account.
 pub const BUDGET: &str = "BUDGET";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// How many of `keys` each distinct key got, fewest and most.
+    fn spread(keys: impl Iterator<Item = String>) -> (usize, usize, usize) {
+        let mut counts = std::collections::HashMap::<String, usize>::new();
+        for key in keys {
+            *counts.entry(key).or_default() += 1;
+        }
+        let (fewest, most) = (counts.values().min(), counts.values().max());
+        (
+            counts.len(),
+            fewest.copied().unwrap_or(0),
+            most.copied().unwrap_or(0),
+        )
+    }
+
+    #[test]
+    fn a_lot_of_invoices_spreads_evenly_over_every_shard() {
+        let ids: Vec<String> = (0..16_000).map(|_| crate::ids::new_id()).collect();
+        let (keys, fewest, most) = spread(ids.iter().map(|id| invoice_partition("org", id)));
+        assert_eq!(keys, 16);
+        assert!(fewest > 850 && most < 1_150, "{fewest}..{most} invoices a shard");
+        let (keys, fewest, most) = spread(ids.iter().map(|id| by_status("org", "queued", invoice_shard(id))));
+        assert_eq!(keys, 16);
+        assert!(
+            fewest > 850 && most < 1_150,
+            "{fewest}..{most} index entries a shard"
+        );
+    }
+
+    #[test]
+    fn the_recovery_index_spreads_evenly_over_its_shards() {
+        let (keys, fewest, most) = spread((0..8_000).map(|_| recovery_shard(&crate::ids::new_id())));
+        assert_eq!(keys, 8);
+        assert!(fewest > 850 && most < 1_150, "{fewest}..{most} entries a shard");
+    }
+
+    #[test]
+    fn an_invoice_id_made_for_a_shard_is_in_it_and_still_time_ordered() {
+        for shard in 0..SHARDS {
+            let id = new_invoice_id(shard);
+            assert!(crate::ids::is_id(&id));
+            assert_eq!(invoice_shard(&id), shard);
+        }
+        let (earlier, _) = (
+            new_invoice_id(15),
+            std::thread::sleep(std::time::Duration::from_millis(2)),
+        );
+        assert!(
+            new_invoice_id(0) > earlier,
+            "ids sort by time, whatever their shard"
+        );
+    }
+
+    #[test]
+    fn sequential_reference_codes_spread_over_every_shard() {
+        let (keys, fewest, most) =
+            spread((0..16_000).map(|n| reference_partition("org", &format!("FV-{n:05}"))));
+        assert_eq!(keys, 16);
+        assert!(fewest > 850 && most < 1_150, "{fewest}..{most} codes a shard");
+    }
+}

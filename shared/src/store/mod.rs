@@ -12,6 +12,7 @@ pub mod keys;
 mod lockout;
 mod sessions;
 mod submission;
+pub mod units;
 mod users;
 
 use std::collections::{BTreeMap, HashMap};
@@ -25,8 +26,10 @@ use serde::de::DeserializeOwned;
 use crate::aws::SdkConfig;
 
 pub use batch_recovery::{Member, Tally};
-pub use batches::{BatchRecord, BatchStatus, Counts, Decided, STORE_GROUP, StoredInvoice, Written};
-pub use budget::{AccountState, Block, Lane, Reservation};
+pub use batches::{
+    BatchRecord, BatchStatus, Counts, Decided, GroupRefusal, STORE_GROUP, StoredInvoice, Written,
+};
+pub use budget::{AccountState, Block, Lane, PaceCell, Reservation};
 pub use idempotency::{IdempotencyRecord, Replay};
 pub use invoices::{CreateInvoiceError, InvoiceFilter, RecoveryEntry, RetryError};
 pub use lockout::Guess;
@@ -147,6 +150,35 @@ pub(crate) fn page_key(last: Option<&Item>) -> Option<PageKey> {
             .collect()
     })
 }
+
+/// Where a page of a sharded list starts: its shard (recorded in the page key as `shard`) and the
+/// key to start after in it.
+pub(crate) fn shard_and_start(after: Option<&PageKey>) -> (u32, Option<Item>) {
+    let shard = after.and_then(|key| key.get(SHARD)?.parse().ok()).unwrap_or(0);
+    let start = after
+        .map(|key| {
+            key.iter()
+                .filter(|(name, _)| name.as_str() != SHARD)
+                .map(|(name, value)| (name.clone(), AttributeValue::S(value.clone())))
+                .collect::<Item>()
+        })
+        .filter(|start| !start.is_empty());
+    (shard, start)
+}
+
+/// The page after one of `shard`: further in it, or the next shard from its start.
+pub(crate) fn next_shard_page(shard: u32, last: Option<&Item>) -> Option<PageKey> {
+    let (shard, last) = match page_key(last) {
+        Some(last) => (shard, last),
+        None if shard + 1 < keys::SHARDS => (shard + 1, PageKey::new()),
+        None => return None,
+    };
+    let mut key = last;
+    key.insert(SHARD.to_owned(), shard.to_string());
+    Some(key)
+}
+
+const SHARD: &str = "shard";
 
 /// The `ExclusiveStartKey` of a page key.
 pub(crate) fn start_key(key: Option<&PageKey>) -> Option<Item> {

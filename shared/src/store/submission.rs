@@ -88,11 +88,22 @@ pub(crate) fn terminal_change(invoice: &Invoice, guard: Guard<'_>, terminal: &Te
         "SET {} REMOVE GSI3PK, GSI3SK, lease_token, lease_expires_at",
         sets.join(", ")
     );
-    let mut change = Change::new(keys::org(org_id), keys::invoice(invoice_id), expression)
-        .name("#status", "status")
-        .value(":status", s(status.as_str()))
-        .value(":now", s(now))
-        .value(":by_status", s(keys::by_status(org_id, status.as_str())));
+    let mut change = Change::new(
+        keys::invoice_partition(org_id, invoice_id),
+        keys::invoice(invoice_id),
+        expression,
+    )
+    .name("#status", "status")
+    .value(":status", s(status.as_str()))
+    .value(":now", s(now))
+    .value(
+        ":by_status",
+        s(keys::by_status(
+            org_id,
+            status.as_str(),
+            keys::invoice_shard(invoice_id),
+        )),
+    );
     match terminal {
         Terminal::Accepted {
             number,
@@ -170,7 +181,7 @@ impl Store {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(keys::org(org_id), keys::invoice(invoice_id))))
+            .set_key(Some(key(keys::invoice_partition(org_id, invoice_id), keys::invoice(invoice_id))))
             .update_expression(
                 "SET #status = :submitting, lease_token = :lease, lease_expires_at = :until, updated_at = :now, \
                  GSI1PK = :by_status, GSI3PK = :shard, GSI3SK = :due ADD attempts :one",
@@ -185,7 +196,7 @@ impl Store {
             .expression_attribute_values(":until", n(lease_until_ms))
             .expression_attribute_values(":now", s(now))
             .expression_attribute_values(":now_ms", n(now_ms))
-            .expression_attribute_values(":by_status", s(keys::by_status(org_id, Status::Submitting.as_str())))
+            .expression_attribute_values(":by_status", s(keys::by_status(org_id, Status::Submitting.as_str(), keys::invoice_shard(invoice_id))))
             .expression_attribute_values(":shard", s(keys::recovery_shard(invoice_id)))
             .expression_attribute_values(":due", s(keys::recovery_due(lease_until_ms, org_id, invoice_id)))
             .expression_attribute_values(":one", n(1))
@@ -265,7 +276,7 @@ impl Store {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(keys::org(org_id), keys::invoice(invoice_id))))
+            .set_key(Some(key(keys::invoice_partition(org_id, invoice_id), keys::invoice(invoice_id))))
             .update_expression(
                 "SET #status = :queued, last_error = :error, updated_at = :now, GSI1PK = :by_status, GSI3SK = :due \
                  REMOVE lease_token, lease_expires_at ADD attempts :uncounted",
@@ -276,7 +287,7 @@ impl Store {
             .expression_attribute_values(":queued", s(Status::Queued.as_str()))
             .expression_attribute_values(":error", s(error))
             .expression_attribute_values(":now", s(now))
-            .expression_attribute_values(":by_status", s(keys::by_status(org_id, Status::Queued.as_str())))
+            .expression_attribute_values(":by_status", s(keys::by_status(org_id, Status::Queued.as_str(), keys::invoice_shard(invoice_id))))
             .expression_attribute_values(":due", s(keys::recovery_due(recover_at_ms, org_id, invoice_id)))
             .expression_attribute_values(":lease", s(lease))
             .send()
@@ -289,7 +300,7 @@ impl Store {
     /// Records that a rejected invoice's pending bill is gone from the provider.
     pub async fn mark_cleared(&self, org_id: &str, invoice_id: &str) -> anyhow::Result<bool> {
         let change = Change::new(
-            keys::org(org_id),
+            keys::invoice_partition(org_id, invoice_id),
             keys::invoice(invoice_id),
             "SET provider_cleared = :cleared",
         )
