@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use shared::provider::provider_reference;
 
 use crate::support::accounts::signup;
-use crate::support::batches::{HEADER, all_pages, csv, post, row, wait_for};
+use crate::support::batches::{ENDED, HEADER, all_pages, csv, post, row, submit_csv_until_ended, wait_for};
 use crate::support::invoices::{create, example, get};
 use crate::support::runtime::{LoneFunction, environment_of};
 use crate::support::sandbox;
@@ -38,7 +38,7 @@ async fn a_1000_invoice_csv_completes_with_exact_counters_and_each_invoice_issue
             "{processing}"
         );
     }
-    let batch = wait_for(&account, id, &["completed", "completed_with_errors"]).await;
+    let batch = wait_for(&account, id, &ENDED).await;
     assert_eq!(batch["status"], "completed");
     assert_eq!(batch["estimated_completion_at"], Value::Null);
     assert_eq!(
@@ -116,7 +116,7 @@ async fn a_mixed_csv_stores_the_valid_invoices_and_names_the_bad_lines_and_colum
         answer["invalid"].as_array().unwrap().clone(),
         "the errors endpoint lists them all, in order"
     );
-    let batch = wait_for(&account, id, &["completed", "completed_with_errors"]).await;
+    let batch = wait_for(&account, id, &ENDED).await;
     assert_eq!(batch["invalid_count"], 3);
 }
 
@@ -453,19 +453,8 @@ async fn a_batchs_invoices_page_once_each_newest_first_with_and_without_a_status
             _ => row(&format!("YES-{n}"), "A"),
         })
         .collect();
-    let answer: Value = post(
-        &account,
-        "text/csv",
-        format!("{HEADER}\n{}\n", rows.join("\n")),
-        None,
-        "",
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
-    let id = answer["id"].as_str().unwrap();
-    let ended = wait_for(&account, id, &["completed", "completed_with_errors"]).await;
+    let ended = submit_csv_until_ended(&account, &rows).await;
+    let id = ended["id"].as_str().unwrap();
     assert_eq!(
         (&ended["accepted"], &ended["rejected"]),
         (&json!(45), &json!(15)),
@@ -517,20 +506,9 @@ async fn counters_follow_rejections_failures_and_retries_and_the_batch_completes
     sandbox::set_faults(json!({"reference_prefix": prefix, "error_rate": 1.0, "seed": 3})).await;
     let refused = provider_reference(&account.org_id, "REFUSED");
     sandbox::set_faults(json!({"reference_prefix": refused, "dian_rejection_rate": 1.0, "seed": 3})).await;
-    let body = format!(
-        "{HEADER}\n{}\n{}\n{}\n",
-        row("FINE-1", "A"),
-        row("REFUSED-1", "A"),
-        row("DOOMED-1", "A")
-    );
-    let answer: Value = post(&account, "text/csv", body, None, "")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = answer["id"].as_str().unwrap();
-
-    let first = wait_for(&account, id, &["completed", "completed_with_errors"]).await;
+    let rows = [row("FINE-1", "A"), row("REFUSED-1", "A"), row("DOOMED-1", "A")];
+    let first = submit_csv_until_ended(&account, &rows).await;
+    let id = first["id"].as_str().unwrap();
 
     assert_eq!(first["status"], "completed_with_errors");
     let counts = |b: &Value| {
@@ -735,7 +713,7 @@ async fn a_batch_whose_chunk_messages_are_lost_is_queued_again_and_completes() {
     assert_eq!(batch["pending"], 60, "nothing was delivered: {batch}");
     sandbox::clear_delivery_faults(&account.org_id).await;
 
-    let batch = wait_for(&account, id, &["completed", "completed_with_errors"]).await;
+    let batch = wait_for(&account, id, &ENDED).await;
     assert_eq!(
         (batch["status"].clone(), batch["accepted"].clone()),
         (json!("completed"), json!(60))

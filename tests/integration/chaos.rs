@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use shared::provider::provider_reference;
 
 use crate::support::accounts::signup;
-use crate::support::batches::{all_pages, post, wait_for};
+use crate::support::batches::{ENDED, all_pages, post, wait_for};
 use crate::support::invoices::example;
 use crate::support::{local_only, sandbox};
 
@@ -54,7 +54,7 @@ async fn a_500_invoice_batch_under_every_fault_ends_each_invoice_once_at_the_acc
     assert_eq!(response.status(), 202);
     let batch: Value = response.json().await.unwrap();
     let id = batch["id"].as_str().unwrap();
-    let ended = wait_for(&account, id, &["completed", "completed_with_errors"]).await;
+    let ended = wait_for(&account, id, &ENDED).await;
     let elapsed = started.elapsed();
     sandbox::clear_faults(&prefix).await;
     sandbox::clear_delivery_faults(&account.org_id).await;

@@ -27,6 +27,18 @@ pub async fn post(
     request.send().await.unwrap()
 }
 
+/// The statuses a batch ends in.
+pub const ENDED: [&str; 2] = ["completed", "completed_with_errors"];
+
+/// Posts `rows` (under the CSV header) as a lot and waits for it to end: the ended batch.
+pub async fn submit_csv_until_ended(account: &Account, rows: &[String]) -> Value {
+    let body = format!("{HEADER}\n{}\n", rows.join("\n"));
+    let response = post(account, "text/csv", body, None, "").await;
+    assert_eq!(response.status(), 202);
+    let answer: Value = response.json().await.unwrap();
+    wait_for(account, answer["id"].as_str().unwrap(), &ENDED).await
+}
+
 /// Polls a batch until its status is one of `statuses`.
 pub async fn wait_for(account: &Account, batch_id: &str, statuses: &[&str]) -> Value {
     wait_for_status(account, &format!("/v1/batches/{batch_id}"), statuses).await
