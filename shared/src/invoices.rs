@@ -111,10 +111,16 @@ pub struct Invoice {
 
 impl Invoice {
     /// A new invoice, `queued`, with its totals computed.
-    pub fn new(organization_id: &str, batch_id: Option<&str>, input: InvoiceInput, created_at: &str) -> Self {
+    pub fn new(
+        id: String,
+        organization_id: &str,
+        batch_id: Option<&str>,
+        input: InvoiceInput,
+        created_at: &str,
+    ) -> Self {
         let (totals, lines) = totals::compute(&input.items);
         Self {
-            id: crate::ids::new_id(),
+            id,
             organization_id: organization_id.to_owned(),
             batch_id: batch_id.map(str::to_owned),
             created_at: created_at.to_owned(),

@@ -180,11 +180,17 @@ fn items_written(input: &aws_smithy_runtime_api::client::interceptors::context::
     Vec::new()
 }
 
+/// A key's text; the email of an `EMAIL#` or `LOGIN#` key is left out (a log is no place for it).
 fn text(item: Option<&Attributes>, name: &str) -> String {
-    item.and_then(|item| item.get(name))
+    let value = item
+        .and_then(|item| item.get(name))
         .and_then(|value| value.as_s().ok())
         .cloned()
-        .unwrap_or_default()
+        .unwrap_or_default();
+    match value.split_once('#') {
+        Some((kind @ ("EMAIL" | "LOGIN"), _)) => format!("{kind}#-"),
+        _ => value,
+    }
 }
 
 fn keyed(key: Option<&Attributes>, kind: &'static str, transactional: bool) -> ItemWrite {
@@ -294,6 +300,19 @@ mod tests {
         );
         assert_eq!(write.remove, vec!["GSI3PK", "GSI3SK"]);
         assert_eq!(write.size, 2 + 5 + 2 + 5 + 2 + 23 + 2 + 3);
+    }
+
+    #[test]
+    fn the_email_of_a_credentials_or_lockout_key_is_left_out() {
+        for (pk, logged) in [
+            ("EMAIL#ana@example.com", "EMAIL#-"),
+            ("LOGIN#ana@example.com", "LOGIN#-"),
+            ("ORG#a", "ORG#a"),
+        ] {
+            let key = HashMap::from([("PK".to_owned(), s(pk)), ("SK".to_owned(), s("EMAIL"))]);
+            let write = keyed(Some(&key), "delete", false);
+            assert_eq!((write.pk.as_str(), write.sk.as_str()), (logged, "EMAIL"));
+        }
     }
 
     #[test]

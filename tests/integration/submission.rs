@@ -261,7 +261,13 @@ pub fn body_of(account: &Account, body: &Value) -> Value {
     let mut problems = Problems::new();
     let json = shared::json::parse(body.to_string().as_bytes()).unwrap();
     let input = InvoiceInput::parse(&json, "", &mut problems).unwrap();
-    let invoice = Invoice::new(&account.org_id, None, input, "2026-11-22T00:00:00Z");
+    let invoice = Invoice::new(
+        shared::ids::new_id(),
+        &account.org_id,
+        None,
+        input,
+        "2026-11-22T00:00:00Z",
+    );
     bill_request(&invoice)
 }
 

@@ -10,6 +10,7 @@
 //! passes: nothing of the batch is ever submitted. A chunk whose message is lost is queued again
 //! by the reconciler.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures_util::{StreamExt, stream};
@@ -25,7 +26,7 @@ use shared::store::{BatchRecord, GroupRefusal, STORE_GROUP, StoredInvoice, keys}
 
 use crate::{accepted, describe, every_problem};
 
-/// Groups stored at once: one a shard.
+/// Groups stored at once: as many as there are shards.
 const CONCURRENT_GROUPS: usize = keys::SHARDS as usize;
 /// How long before the ingest's deadline (the function's own plus 5 s) its groups stop waiting
 /// for the write pace: what is left records the batch.
@@ -193,24 +194,40 @@ async fn store_all(
 ) -> Result<(Vec<StoredInvoice>, Vec<InvalidInput>), Lost> {
     // A group's invoices are made when it is stored, and only their keys are kept: holding
     // 10,000 whole invoices at once was most of a batch's peak memory. Each group is made in one
-    // shard (its invoices' ids say so), the next group in the next shard.
+    // shard (its invoices' ids say so), the next group in the next shard, from a shard of the
+    // batch's own (small lots do not all begin on one). Once a group is lost, the lot is: no
+    // group starts after that.
+    let given_up = AtomicBool::new(false);
+    let given_up = &given_up;
     let mut inputs = valid.into_iter();
-    let mut shards = (0..keys::SHARDS).cycle();
+    let first = keys::invoice_shard(batch_id) as usize;
+    let mut shards = (0..keys::SHARDS).cycle().skip(first);
     let groups = std::iter::from_fn(move || {
+        if given_up.load(Ordering::Relaxed) {
+            return None;
+        }
         let shard = shards.next()?;
         let group: Vec<(Position, Invoice)> = inputs
             .by_ref()
             .take(STORE_GROUP)
             .map(|(position, input)| {
-                let mut invoice = Invoice::new(&caller.org_id, Some(batch_id), input, created_at);
-                invoice.id = keys::new_invoice_id(shard);
-                (position, invoice)
+                let id = keys::new_invoice_id(shard);
+                (
+                    position,
+                    Invoice::new(id, &caller.org_id, Some(batch_id), input, created_at),
+                )
             })
             .collect();
         (!group.is_empty()).then_some((shard, group))
     });
     let outcomes: Vec<GroupOutcome> = stream::iter(groups)
-        .map(|(shard, group)| store(services, shard, group, pace_until_ms))
+        .map(|(shard, group)| async move {
+            let outcome = store(services, shard, group, pace_until_ms).await;
+            if !outcome.lost.is_empty() {
+                given_up.store(true, Ordering::Relaxed);
+            }
+            outcome
+        })
         .buffer_unordered(CONCURRENT_GROUPS)
         .collect()
         .await;

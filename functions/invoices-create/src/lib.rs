@@ -28,7 +28,13 @@ pub async fn handle(services: &Services, request: Request) -> HandlerResult {
         .ok_or_else(|| anyhow::anyhow!("an invoice failed to parse without a reason"))?;
 
     let now = clock::now();
-    let invoice = Invoice::new(&caller.org_id, None, input, &clock::rfc3339(now));
+    let invoice = Invoice::new(
+        shared::ids::new_id(),
+        &caller.org_id,
+        None,
+        input,
+        &clock::rfc3339(now),
+    );
     tracing::Span::current().record("invoice_id", invoice.id.as_str());
     let recover_at_ms = clock::epoch_ms(now + services.recover_after);
     let record = key.as_ref().map(|key| {

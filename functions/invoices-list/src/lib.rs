@@ -1,5 +1,5 @@
 //! `GET /v1/invoices?status=&batch_id=&limit=&cursor=`: the caller's organization's invoices,
-//! newest first, one `Query` per page.
+//! newest first: a page is one `Query` of each of the 16 shards at once, merged by id.
 
 use shared::auth::{Caller, Permission};
 use shared::http::{HandlerResult, Query, Request};

@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use shared::store::units::write_units;
+
 use crate::logs;
 
 /// What one partition may take a second, in write units.
@@ -79,10 +81,6 @@ impl Marks {
     }
 }
 
-fn units(bytes: usize) -> u64 {
-    u64::try_from(bytes.div_ceil(1024).max(1)).unwrap_or(u64::MAX)
-}
-
 /// Write units per (place, partition key, second).
 #[derive(Default)]
 struct Heat(HashMap<(&'static str, String, i64), u64>);
@@ -103,7 +101,7 @@ impl Heat {
                     .get(&(write.pk.clone(), write.sk.clone()))
                     .map_or(write.size, |item| item.size);
                 if counted {
-                    heat.charge("table", &write.pk, at_ms.div_euclid(1000), units(size));
+                    heat.charge("table", &write.pk, at_ms.div_euclid(1000), write_units(size));
                 }
                 continue;
             }
@@ -131,7 +129,7 @@ impl Heat {
                 .size
                 .max(before.as_ref().map_or(write.size, |item| item.size));
             if counted {
-                heat.charge("table", &write.pk, second, times * units(size));
+                heat.charge("table", &write.pk, second, times * write_units(size));
                 if write.kind != "check" {
                     heat.index_writes(before.as_ref(), &after, second, times);
                 }
@@ -151,7 +149,7 @@ impl Heat {
             let old = before.and_then(|item| Some((item.keys.get(partition)?, item.keys.get(sort)?)));
             let new = Some((after.keys.get(partition), after.keys.get(sort)))
                 .and_then(|(partition, sort)| Some((partition?, sort?)));
-            let cost = |item: &ItemState| times * if whole_item { units(item.size) } else { 1 };
+            let cost = |item: &ItemState| times * if whole_item { write_units(item.size) } else { 1 };
             match (old, new) {
                 (Some(old), Some(new)) if old == new => {
                     if whole_item {
@@ -316,8 +314,8 @@ mod tests {
     #[test]
     fn ids_are_hidden_in_reported_keys() {
         assert_eq!(
-            anonymous("ORG#01KB3J6Y1V9R0S4W5X6Y7Z8A9B#STATUS#queued#7"),
-            "ORG#<id>#STATUS#queued#7"
+            anonymous("ORG#01KB3J6Y1V9R0S4W5X6Y7Z8A9B#STATUS#queued#07"),
+            "ORG#<id>#STATUS#queued#07"
         );
     }
 }

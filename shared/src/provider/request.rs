@@ -149,7 +149,13 @@ mod tests {
         let json = crate::json::parse(body.to_string().as_bytes()).unwrap();
         let mut problems = Problems::new();
         let input = InvoiceInput::parse(&json, "", &mut problems).unwrap();
-        Invoice::new("01JDQ7Z8X9Y0ABCDEFGHJKMNPQ", None, input, "2026-11-30T00:00:00Z")
+        Invoice::new(
+            crate::ids::new_id(),
+            "01JDQ7Z8X9Y0ABCDEFGHJKMNPQ",
+            None,
+            input,
+            "2026-11-30T00:00:00Z",
+        )
     }
 
     /// Every field of `ours` is in `documented` with the same value, but those `except` names.
