@@ -42,6 +42,7 @@ LOCAL_PARAMS := \
 STACK := target/debug/local-stack
 STACK_ARGS := --emulator $(EMU_VENV)/bin/ministack --cargo-lambda $(TOOLS_VENV)/bin/cargo-lambda \
 	--sandbox target/debug/provider-sandbox --sandbox-url-parameter ProviderBaseUrl \
+	--sandbox-url-parameter ProviderSandboxUrl --sandbox-url-parameter ProviderProductionUrl \
 	--sandbox-credentials ProviderCredentials --sandbox-rate-limit-parameter ProviderRateLimitPerMinute \
 	$(LOCAL_PARAMS)
 
@@ -175,6 +176,14 @@ lint: tools $(CHECKOV_VENV)/.installed
 	! $(TOOLS_VENV)/bin/python infra/lint/check_policies.py target/lint/writable.yaml target/lint/writable.expanded.json 2> target/lint/writable.log
 	grep -q "InvoicesGetFunction only reads (GET) but may dynamodb:PutItem" target/lint/writable.log
 	@echo "policy checks: a GET function that may write is caught"
+	@# ... and so has a function that may write provider accounts' secrets but serves another route.
+	sed '/^  OrganizationProviderFunction:/,/Method: PUT/ s#Path: /v1/organization/provider#Path: /v1/organization/keys#' \
+		template.yaml > target/lint/secret-writer.yaml
+	grep -q "Path: /v1/organization/keys" target/lint/secret-writer.yaml
+	$(TOOLS_VENV)/bin/python infra/lint/check_template.py target/lint/secret-writer.yaml target/lint/secret-writer.expanded.json > /dev/null
+	! $(TOOLS_VENV)/bin/python infra/lint/check_policies.py target/lint/secret-writer.yaml target/lint/secret-writer.expanded.json 2> target/lint/secret-writer.log
+	grep -q "OrganizationProviderFunction may secretsmanager:CreateSecret" target/lint/secret-writer.log
+	@echo "policy checks: a function that may write provider accounts' secrets on another route is caught"
 	@# make deploy must stop before building when there are no credentials, and say what is missing.
 	! env -i PATH="$$PATH" AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
 		AWS_EC2_METADATA_DISABLED=true \

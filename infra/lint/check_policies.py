@@ -4,6 +4,9 @@
 - only functions given the submissions queue (SUBMISSIONS_QUEUE_URL) may send to it;
 - only the submission functions (given PROVIDER_SECRET_ID: the worker, and the dead-letter
   handler, which looks invoices up at the provider) may read the provider's credentials;
+- only the function behind /v1/organization/provider may create, replace or delete secrets, and
+  only organizations' provider account secrets (their ARN pattern, under the stage's prefix);
+  nobody touches those without being given their prefix (PROVIDER_ACCOUNTS_PREFIX);
 - no inline statement grants a wildcard action or resource, and no role carries a managed policy
   but the two every function needs (its logs, its X-Ray traces): SAM's AWSLambdaSQSQueueExecutionRole,
   for one, may read every queue of the account.
@@ -20,7 +23,11 @@ from samtranslator.yaml_helper import yaml_parse
 WRITES = {
     "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
     "sqs:SendMessage", "sqs:DeleteMessage", "secretsmanager:PutSecretValue",
+    "secretsmanager:CreateSecret", "secretsmanager:DeleteSecret",
 }
+SECRET_WRITES = {"secretsmanager:CreateSecret", "secretsmanager:PutSecretValue", "secretsmanager:DeleteSecret"}
+ACCOUNTS = ":secret:invoicer/${AWS::StackName}/provider-accounts/*"
+CONNECTS = "/v1/organization/provider"
 PROVIDER_SECRET = ("ProviderCredentials", "ProviderSecretArn")
 MANAGED_POLICIES_ALLOWED = ("service-role/AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess")
 
@@ -51,6 +58,7 @@ def main():
         events = properties.get("Events", {}).values()
         methods = [e["Properties"].get("Method", "ANY").upper() for e in events if e["Type"] == "HttpApi"]
         read_only = bool(methods) and all(method == "GET" for method in methods)
+        paths = {e["Properties"].get("Path") for e in events if e["Type"] == "HttpApi"}
         variables = properties.get("Environment", {}).get("Variables", {})
         role = expanded[f"{name}Role"]
         for arn in role["Properties"].get("ManagedPolicyArns", []):
@@ -68,6 +76,11 @@ def main():
                 if action == "secretsmanager:GetSecretValue" and mentions(resource, PROVIDER_SECRET) \
                         and "PROVIDER_SECRET_ID" not in variables:
                     problems.append(f"{name} may read the provider's credentials")
+                on_accounts = ACCOUNTS in json.dumps(resource)
+                if action in SECRET_WRITES and (paths != {CONNECTS} or not on_accounts):
+                    problems.append(f"{name} may {action} on {resource}")
+                if on_accounts and "PROVIDER_ACCOUNTS_PREFIX" not in variables:
+                    problems.append(f"{name} may {action} organizations' provider accounts but has not their prefix")
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:

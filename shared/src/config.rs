@@ -24,6 +24,9 @@ pub mod vars {
     pub const WORKER_CONCURRENCY: &str = "WORKER_CONCURRENCY";
     pub const PROVIDER_RATE_LIMIT_PER_MINUTE: &str = "PROVIDER_RATE_LIMIT_PER_MINUTE";
     pub const ACCOUNT_RETRY_SECONDS: &str = "ACCOUNT_RETRY_SECONDS";
+    pub const PROVIDER_ACCOUNTS_PREFIX: &str = "PROVIDER_ACCOUNTS_PREFIX";
+    pub const PROVIDER_SANDBOX_URL: &str = "PROVIDER_SANDBOX_URL";
+    pub const PROVIDER_PRODUCTION_URL: &str = "PROVIDER_PRODUCTION_URL";
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -41,7 +44,7 @@ pub struct Config {
     values: HashMap<&'static str, String>,
 }
 
-const ALL: [&str; 15] = [
+const ALL: [&str; 18] = [
     vars::TABLE_NAME,
     vars::SUBMISSIONS_QUEUE_URL,
     vars::JWT_SECRET_ID,
@@ -57,6 +60,9 @@ const ALL: [&str; 15] = [
     vars::WORKER_CONCURRENCY,
     vars::PROVIDER_RATE_LIMIT_PER_MINUTE,
     vars::ACCOUNT_RETRY_SECONDS,
+    vars::PROVIDER_ACCOUNTS_PREFIX,
+    vars::PROVIDER_SANDBOX_URL,
+    vars::PROVIDER_PRODUCTION_URL,
 ];
 
 impl Config {
@@ -129,6 +135,19 @@ impl Config {
 
     pub fn provider_base_url(&self) -> Result<&str, MissingSetting> {
         self.get(vars::PROVIDER_BASE_URL)
+    }
+
+    /// Where organizations' own Factus accounts are: each environment's base URL.
+    pub fn provider_urls(&self) -> Result<crate::provider::credentials::BaseUrls, MissingSetting> {
+        Ok(crate::provider::credentials::BaseUrls::new(
+            self.get(vars::PROVIDER_SANDBOX_URL)?,
+            self.get(vars::PROVIDER_PRODUCTION_URL)?,
+        ))
+    }
+
+    /// The prefix of the names of organizations' provider account secrets.
+    pub fn provider_accounts_prefix(&self) -> Result<&str, MissingSetting> {
+        self.get(vars::PROVIDER_ACCOUNTS_PREFIX)
     }
 }
 

@@ -54,6 +54,8 @@ const EVENTS: &[(&str, &str, Expect)] = &[
     ("users-me", "me.json", Status(200)),
     ("users-me", "no-token.json", Status(401)),
     ("users-create", "create-issuer.json", Status(201)),
+    ("organization-get", "get.json", Status(200)),
+    ("organization-provider", "disconnect.json", Status(204)),
     ("users-list", "first-page.json", Status(200)),
     ("invoices-create", "create.json", Status(202)),
     ("invoices-create", "invalid.json", Status(422)),
@@ -117,6 +119,10 @@ async fn handle_in_process(function: &str, event: &str) -> Response<Body> {
         let spec = api_spec::Spec::build(&sdk, &config).unwrap();
         return dispatch(request, |r| api_spec::handle(&spec, r)).await;
     }
+    if function == "organization-provider" {
+        let state = organization_provider::Connections::build(&sdk, &config).unwrap();
+        return dispatch(request, |r| organization_provider::handle(&state, r)).await;
+    }
     if function == "not-found" {
         let routes = not_found::Routes::build(&sdk, &config).unwrap();
         return dispatch(request, |r| not_found::handle(&routes, r)).await;
@@ -131,6 +137,7 @@ async fn handle_in_process(function: &str, event: &str) -> Response<Body> {
         "users-me" => dispatch(request, |r| users_me::handle(s, r)).await,
         "users-create" => dispatch(request, |r| users_create::handle(s, r)).await,
         "users-list" => dispatch(request, |r| users_list::handle(s, r)).await,
+        "organization-get" => dispatch(request, |r| organization_get::handle(s, r)).await,
         "invoices-create" => dispatch(request, |r| invoices_create::handle(s, r)).await,
         "invoices-get" => dispatch(request, |r| invoices_get::handle(s, r)).await,
         "invoices-list" => dispatch(request, |r| invoices_list::handle(s, r)).await,

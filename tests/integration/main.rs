@@ -18,6 +18,7 @@ mod events;
 mod health;
 mod invoices;
 mod logs;
+mod organization;
 mod provider;
 mod provisioning;
 mod roles;

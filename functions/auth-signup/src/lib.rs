@@ -82,6 +82,7 @@ pub async fn handle(services: &Services, request: Request) -> HandlerResult {
         nit: signup.nit.number().to_owned(),
         dv: signup.nit.dv().to_string(),
         created_at: created_at.clone(),
+        provider: None,
     };
     let owner = UserRecord {
         id: shared::ids::new_id(),

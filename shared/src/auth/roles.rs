@@ -20,6 +20,10 @@ pub enum Permission {
     Issue,
     /// List and create users.
     ManageUsers,
+    /// Connect the organization's Factus account, or replace its credentials.
+    ConnectProvider,
+    /// Disconnect the organization's Factus account.
+    DisconnectProvider,
 }
 
 impl Role {
@@ -42,7 +46,10 @@ impl Role {
         match permission {
             Permission::Read => true,
             Permission::Issue => self != Role::Viewer,
-            Permission::ManageUsers => matches!(self, Role::Owner | Role::Admin),
+            Permission::ManageUsers | Permission::ConnectProvider => {
+                matches!(self, Role::Owner | Role::Admin)
+            }
+            Permission::DisconnectProvider => self == Role::Owner,
         }
     }
 
@@ -64,14 +71,20 @@ mod tests {
     fn the_role_table_of_the_api() {
         use Permission::*;
         let table = [
-            (Role::Owner, [true, true, true]),
-            (Role::Admin, [true, true, true]),
-            (Role::Issuer, [true, true, false]),
-            (Role::Viewer, [true, false, false]),
+            (Role::Owner, [true, true, true, true, true]),
+            (Role::Admin, [true, true, true, true, false]),
+            (Role::Issuer, [true, true, false, false, false]),
+            (Role::Viewer, [true, false, false, false, false]),
         ];
         for (role, expected) in table {
             assert_eq!(
-                [role.can(Read), role.can(Issue), role.can(ManageUsers)],
+                [
+                    role.can(Read),
+                    role.can(Issue),
+                    role.can(ManageUsers),
+                    role.can(ConnectProvider),
+                    role.can(DisconnectProvider)
+                ],
                 expected,
                 "{role:?}"
             );

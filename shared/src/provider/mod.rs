@@ -2,9 +2,14 @@
 //! call paced by the account's shared rate budget ([`pacer`]), authorised by a token of the
 //! account's credentials ([`token`]); the bill's body ([`request`]); the answers read and
 //! classified ([`answer`]); and the four calls invoicer makes: create a bill, look a reference
-//! up (list, then view for the CUFE), list the pending bills, delete a pending bill.
+//! up (list, then view for the CUFE), list the pending bills, delete a pending bill. Besides:
+//! an account's credentials as a secret keeps them ([`credentials`]), and whose company they
+//! log into ([`company`]), read before an organization's account is kept.
 
+pub mod accounts;
 mod answer;
+pub mod company;
+pub mod credentials;
 pub mod pacer;
 mod request;
 mod token;
@@ -70,16 +75,23 @@ struct Answer {
 
 impl Answer {
     fn retry_after(&self) -> Option<Duration> {
-        let seconds: u64 = self
-            .headers
-            .get("retry-after")?
-            .to_str()
-            .ok()?
-            .trim()
-            .parse()
-            .ok()?;
-        Some(Duration::from_secs(seconds).min(LONGEST_WAIT))
+        retry_after(&self.headers)
     }
+}
+
+/// An answer's `Retry-After` (seconds), believed up to [`LONGEST_WAIT`].
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let seconds: u64 = headers.get("retry-after")?.to_str().ok()?.trim().parse().ok()?;
+    Some(Duration::from_secs(seconds).min(LONGEST_WAIT))
+}
+
+/// The HTTP client of provider calls: a connect timeout, a whole-call `timeout`, no redirects.
+pub fn http_client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
 }
 
 /// What became of a deletion.
@@ -145,13 +157,8 @@ impl Provider {
         store: Store,
         limit_per_minute: u32,
     ) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
         Ok(Self {
-            http,
+            http: http_client(timeout)?,
             timeout,
             base_url: base_url.trim_end_matches('/').to_owned(),
             tokens: Tokens::new(secrets, secret_id),

@@ -10,16 +10,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
+use super::credentials::{Credentials, Grant};
+
 /// Renew a token this long before the provider says it expires.
 const TOKEN_MARGIN: Duration = Duration::from_secs(60);
-
-#[derive(Deserialize)]
-pub(super) struct Credentials {
-    pub(super) client_id: String,
-    pub(super) client_secret: SecretString,
-    pub(super) username: String,
-    pub(super) password: SecretString,
-}
 
 #[derive(Deserialize)]
 struct TokenAnswer {
@@ -51,9 +45,6 @@ pub(super) struct Tokens {
     /// asking.
     pub(super) renewing: Mutex<()>,
 }
-
-/// What the token endpoint is asked: a grant's form fields.
-pub(super) type Grant = Vec<(&'static str, String)>;
 
 impl Tokens {
     pub(super) fn new(secrets: aws_sdk_secretsmanager::Client, secret_id: &str) -> Self {
@@ -105,25 +96,18 @@ impl Tokens {
     /// else the password grant.
     pub(super) async fn next_grant(&self, credentials: &Credentials) -> Grant {
         let session = self.session.lock().await;
-        let mut grant = vec![
-            ("client_id", credentials.client_id.clone()),
-            (
-                "client_secret",
-                credentials.client_secret.expose_secret().to_owned(),
-            ),
-        ];
         match session.as_ref().and_then(|s| s.refresh.as_ref()) {
-            Some(refresh) => {
-                grant.push(("grant_type", "refresh_token".to_owned()));
-                grant.push(("refresh_token", refresh.expose_secret().to_owned()));
-            }
-            None => {
-                grant.push(("grant_type", "password".to_owned()));
-                grant.push(("username", credentials.username.clone()));
-                grant.push(("password", credentials.password.expose_secret().to_owned()));
-            }
+            Some(refresh) => vec![
+                ("client_id", credentials.client_id.clone()),
+                (
+                    "client_secret",
+                    credentials.client_secret.expose_secret().to_owned(),
+                ),
+                ("grant_type", "refresh_token".to_owned()),
+                ("refresh_token", refresh.expose_secret().to_owned()),
+            ],
+            None => credentials.password_grant(),
         }
-        grant
     }
 
     /// Keeps a token answer; `Err` when it cannot be read.

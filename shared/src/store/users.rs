@@ -17,6 +17,9 @@ pub struct OrganizationRecord {
     pub nit: String,
     pub dv: String,
     pub created_at: String,
+    /// What may be shown of its Factus account, once one is connected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<super::ProviderProfile>,
 }
 
 /// A user, as the API shows it.

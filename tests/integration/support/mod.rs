@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod batches;
 pub mod events;
 pub mod invoices;
+pub mod organizations;
 pub mod runtime;
 pub mod sandbox;
 pub mod tokens;

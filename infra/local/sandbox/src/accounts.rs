@@ -1,8 +1,9 @@
 //! Factus accounts (users). Each has its credentials, its company (`GET /v2/companies`,
 //! `empresas/ver.md`, the SDK's `Company`), its numbering ranges, its bills and credit notes
 //! (each kind with its own pending block) and its rate-limit window. `--credentials` takes one
-//! account as a JSON object or several as a list; `"company": {"nit", "dv", "name"}` sets an
-//! account's company (its DV is checked, or computed when missing).
+//! account as a JSON object or several as a list, and tests add more (`POST /_sandbox/accounts`);
+//! `"company": {"nit", "dv", "name"}` sets an account's company (its DV is checked, or computed
+//! when missing), `"rate_limit_per_minute"` its own rate limit.
 
 use anyhow::{Context, bail};
 use axum::Router;
@@ -39,6 +40,10 @@ pub struct Credentials {
     pub password: String,
     #[serde(default)]
     pub company: Option<CompanyConfig>,
+    /// Requests a minute this account may make; the sandbox's `--rate-limit-per-minute` when
+    /// absent.
+    #[serde(default)]
+    pub rate_limit_per_minute: Option<u32>,
 }
 
 /// An account's company, as `--credentials` may give it.
@@ -171,6 +176,9 @@ pub struct Account {
 
 impl Account {
     pub fn new(credentials: Credentials, now: OffsetDateTime) -> anyhow::Result<Self> {
+        if credentials.rate_limit_per_minute == Some(0) {
+            bail!("rate_limit_per_minute must be at least 1");
+        }
         let company = Company::of(credentials.company.as_ref())
             .with_context(|| format!("the company of account {}", credentials.username))?;
         Ok(Self {
@@ -227,6 +235,7 @@ pub mod testing {
             username: "u".into(),
             password: "p".into(),
             company: None,
+            rate_limit_per_minute: None,
         };
         Account::new(credentials, clock::now()).unwrap()
     }

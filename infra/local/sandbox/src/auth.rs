@@ -215,10 +215,11 @@ pub async fn gate(State(shared): State<Shared>, request: Request, next: Next) ->
     };
     let (verdict, limit, entry) = {
         let mut sandbox = lock(&shared);
-        let limit = sandbox.rate_limit;
+        let default_limit = sandbox.rate_limit;
         let Some(owner) = sandbox.account(account) else {
             return envelope::unauthenticated();
         };
+        let limit = owner.credentials.rate_limit_per_minute.unwrap_or(default_limit);
         let verdict = owner.window.hit(now, limit);
         let reference = journal::reference(Some(owner), &parts.uri, &body);
         if let Verdict::Limited { retry_after } = verdict {

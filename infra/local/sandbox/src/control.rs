@@ -1,7 +1,8 @@
 //! The test-control routes (not Factus; unauthenticated and not rate-limited):
-//! `POST /_sandbox/faults` (a [`FaultRule`]; 204), `DELETE /_sandbox/faults` (every rule, or
-//! `?reference_prefix=` for one; 204), `GET /_sandbox/stats?reference_prefix=` and
-//! `GET /_sandbox/requests?reference_prefix=`.
+//! `POST /_sandbox/accounts` (a new account: its credentials, company and rate limit; 201, or
+//! 409 when its username is taken), `POST /_sandbox/faults` (a [`FaultRule`]; 204),
+//! `DELETE /_sandbox/faults` (every rule, or `?reference_prefix=` for one; 204),
+//! `GET /_sandbox/stats?reference_prefix=` and `GET /_sandbox/requests?reference_prefix=`.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -13,6 +14,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
+use crate::accounts::{Account, Credentials};
+use crate::clock;
 use crate::faults::FaultRule;
 use crate::ledger::Kind;
 use crate::state::{Shared, lock};
@@ -22,6 +25,8 @@ use crate::state::{Shared, lock};
 pub struct Stats {
     /// Times a document of each reference became validated.
     pub issued: BTreeMap<String, u64>,
+    /// The NIT of the company that issued each validated reference.
+    pub issuers: BTreeMap<String, String>,
     /// Deletions per reference.
     pub deleted: BTreeMap<String, u64>,
     /// Real 429s answered (the rate limit).
@@ -32,6 +37,7 @@ pub struct Stats {
 
 pub fn routes() -> Router<Shared> {
     Router::new()
+        .route("/_sandbox/accounts", post(add_account))
         .route("/_sandbox/faults", post(set_fault).delete(clear_faults))
         .route("/_sandbox/stats", get(stats))
         .route("/_sandbox/requests", get(requests))
@@ -39,6 +45,42 @@ pub fn routes() -> Router<Shared> {
 
 fn refused(message: &str) -> Response {
     (StatusCode::BAD_REQUEST, Json(json!({"message": message}))).into_response()
+}
+
+async fn add_account(State(shared): State<Shared>, body: Bytes) -> Response {
+    let credentials: Credentials = match serde_json::from_slice(&body) {
+        Ok(credentials) => credentials,
+        Err(error) => {
+            return refused(&format!(
+                "an account is {{client_id, client_secret, username, password, company?, rate_limit_per_minute?}}: {error}"
+            ));
+        }
+    };
+    let account = match Account::new(credentials, clock::now()) {
+        Ok(account) => account,
+        Err(error) => return refused(&format!("{error:#}")),
+    };
+    let mut sandbox = lock(&shared);
+    let username = account.credentials.username.clone();
+    if sandbox
+        .accounts
+        .iter()
+        .any(|known| known.credentials.username == username)
+    {
+        return (
+            StatusCode::CONFLICT,
+            Json(json!({"message": "the username is taken"})),
+        )
+            .into_response();
+    }
+    tracing::info!(username, nit = %account.company.nit, "account added");
+    let company = json!({"nit": account.company.nit, "dv": account.company.dv, "name": account.company.name});
+    sandbox.accounts.push(account);
+    (
+        StatusCode::CREATED,
+        Json(json!({"username": username, "company": company})),
+    )
+        .into_response()
 }
 
 async fn set_fault(State(shared): State<Shared>, body: Bytes) -> Response {
@@ -96,6 +138,12 @@ async fn stats(State(shared): State<Shared>, Query(query): Query<HashMap<String,
         .collect();
     Json(json!({
         "issued": counts(&sandbox.stats.issued),
+        "issuers": sandbox
+            .stats
+            .issuers
+            .iter()
+            .filter(|(reference, _)| reference.starts_with(prefix))
+            .collect::<BTreeMap<_, _>>(),
         "pending": pending,
         "deleted": counts(&sandbox.stats.deleted),
         "rate_limited": sandbox.stats.rate_limited,

@@ -184,6 +184,9 @@ fn decide(
         (Submission::Answered { validated }, Some(document)) => {
             if validated {
                 *stats.issued.entry(reference.to_owned()).or_default() += 1;
+                stats
+                    .issuers
+                    .insert(reference.to_owned(), account.company.nit.clone());
             }
             tracing::info!(%reference, number = %document.number, state = document.pending().unwrap_or("validated"), "{noun} answered");
             let message = if document.is_validated() {

@@ -6,7 +6,7 @@
 //! It serves `POST /oauth/token`; bills (`/v2/bills...`), credit notes (`/v2/credit-notes...`),
 //! numbering ranges (`/v2/numbering-ranges...`) and the company (`/v2/companies`), per account,
 //! behind a bearer token and Factus's rate limit; and, for tests, `/_sandbox/faults`,
-//! `/_sandbox/stats` and `/_sandbox/requests` ([`control`]'s routes).
+//! `/_sandbox/stats`, `/_sandbox/requests` and `/_sandbox/accounts` ([`control`]'s routes).
 //!
 //! As a library it lends invoicer's tests DIAN's CUFE ([`cufe::cufe`]) and Factus's input rules
 //! of a create-bill body ([`rules::check_bill`]).
@@ -80,6 +80,7 @@ fn default_credentials() -> Credentials {
         username: "sandbox@example.com".into(),
         password: "sandbox".into(),
         company: None,
+        rate_limit_per_minute: None,
     }
 }
 

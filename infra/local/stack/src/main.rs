@@ -11,7 +11,7 @@ use local_stack::stack::{self, Options, Sandbox, Stack};
 
 const USAGE: &str = "usage: local-stack [--name NAME] [--port PORT] [--instances N] [--template FILE]
                    [--bin-dir DIR] [--runner PROGRAM_AND_ARGS] [--emulator PROGRAM] [--cargo-lambda PROGRAM]
-                   [--sandbox PROGRAM --sandbox-url-parameter NAME --sandbox-credentials SECRET
+                   [--sandbox PROGRAM --sandbox-url-parameter NAME... --sandbox-credentials SECRET
                     [--sandbox-rate-limit-parameter NAME]]
                    [--param NAME=VALUE]... [--log-level LEVEL] [-- COMMAND ARGS...]";
 
@@ -67,7 +67,8 @@ fn parse(args: Vec<String>) -> anyhow::Result<(Options, Vec<String>)> {
     };
     let mut args = args.into_iter();
     let mut command = Vec::new();
-    let (mut sandbox, mut sandbox_url_parameter, mut sandbox_credentials) = (None, None, None);
+    let (mut sandbox, mut sandbox_credentials) = (None, None);
+    let mut sandbox_url_parameters = Vec::new();
     let mut sandbox_rate_limit_parameter = None;
     while let Some(flag) = args.next() {
         if flag == "--" {
@@ -89,7 +90,7 @@ fn parse(args: Vec<String>) -> anyhow::Result<(Options, Vec<String>)> {
             "--cargo-lambda" => options.cargo_lambda = PathBuf::from(value),
             "--log-level" => options.function_log_level = value,
             "--sandbox" => sandbox = Some(PathBuf::from(value)),
-            "--sandbox-url-parameter" => sandbox_url_parameter = Some(value),
+            "--sandbox-url-parameter" => sandbox_url_parameters.push(value),
             "--sandbox-credentials" => sandbox_credentials = Some(value),
             "--sandbox-rate-limit-parameter" => sandbox_rate_limit_parameter = Some(value),
             "--param" => {
@@ -100,14 +101,14 @@ fn parse(args: Vec<String>) -> anyhow::Result<(Options, Vec<String>)> {
         }
     }
     anyhow::ensure!(options.instances >= 1, "--instances must be at least 1");
-    options.sandbox = match (sandbox, sandbox_url_parameter, sandbox_credentials) {
-        (Some(program), Some(url_parameter), Some(credentials_secret)) => Some(Sandbox {
+    options.sandbox = match (sandbox, sandbox_url_parameters.is_empty(), sandbox_credentials) {
+        (Some(program), false, Some(credentials_secret)) => Some(Sandbox {
             program,
-            url_parameter,
+            url_parameters: sandbox_url_parameters,
             credentials_secret,
             rate_limit_parameter: sandbox_rate_limit_parameter,
         }),
-        (None, None, None) => None,
+        (None, true, None) => None,
         _ => bail!("--sandbox, --sandbox-url-parameter and --sandbox-credentials go together\n{USAGE}"),
     };
     Ok((options, command))

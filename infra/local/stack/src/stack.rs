@@ -39,8 +39,8 @@ pub const ACCOUNT_ID: &str = "000000000000";
 #[derive(Debug, Clone)]
 pub struct Sandbox {
     pub program: PathBuf,
-    /// The template parameter that takes the sandbox's URL (the provider's base URL).
-    pub url_parameter: String,
+    /// The template parameters that take the sandbox's URL (the provider's base URLs).
+    pub url_parameters: Vec<String>,
     /// The template's secret whose credentials the sandbox accepts.
     pub credentials_secret: String,
     /// The template parameter of the provider account's requests a minute, which the sandbox
@@ -123,10 +123,9 @@ impl Stack {
         let mut overrides = options.parameters.clone();
         let sandbox_port = processes::free_port()?;
         if let Some(sandbox) = &options.sandbox {
-            overrides.insert(
-                sandbox.url_parameter.clone(),
-                format!("http://127.0.0.1:{sandbox_port}"),
-            );
+            for parameter in &sandbox.url_parameters {
+                overrides.insert(parameter.clone(), format!("http://127.0.0.1:{sandbox_port}"));
+            }
         }
         let parameters = template.parameter_values(&overrides)?;
 

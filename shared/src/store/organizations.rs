@@ -1,0 +1,56 @@
+//! An organization's profile item (`ORG#<org>`, `ORG`): read for `GET /v1/organization`, and
+//! what may be shown of its Factus account, set when one is connected and removed with it (the
+//! credentials themselves live in Secrets Manager, never here).
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::{Deserialize, Serialize};
+
+use super::{OrganizationRecord, Store, applied, key, keys, record};
+use crate::provider::credentials::Environment;
+
+/// What is shown of an organization's Factus account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderProfile {
+    pub environment: Environment,
+    pub username: String,
+    /// Masked: its last four characters.
+    pub client_id: String,
+    /// The Factus company the account issues for, as Factus named it.
+    pub company_name: String,
+    pub verified_at: String,
+}
+
+impl Store {
+    pub async fn get_organization(&self, org_id: &str) -> anyhow::Result<Option<OrganizationRecord>> {
+        self.get(keys::org(org_id), keys::ORG_PROFILE.to_owned(), true)
+            .await?
+            .map(record)
+            .transpose()
+    }
+
+    /// Sets (or, with `None`, removes) what is shown of the organization's Factus account;
+    /// `false` when the organization does not exist.
+    pub async fn set_provider_profile(
+        &self,
+        org_id: &str,
+        profile: Option<&ProviderProfile>,
+    ) -> anyhow::Result<bool> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::org(org_id), keys::ORG_PROFILE.to_owned())))
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_names("#p", "provider");
+        let update = match profile {
+            Some(profile) => update
+                .update_expression("SET #p = :p")
+                .expression_attribute_values(
+                    ":p",
+                    serde_dynamo::to_attribute_value::<_, AttributeValue>(profile)?,
+                ),
+            None => update.update_expression("REMOVE #p"),
+        };
+        applied(update.send().await)
+    }
+}

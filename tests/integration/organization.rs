@@ -1,0 +1,144 @@
+//! The organization and its own Factus account: connected only when the account's company is
+//! the organization's NIT, kept in the organization's secret, shown masked, replaced in place,
+//! disconnected by an owner; nothing kept when Factus refuses.
+
+use serde_json::{Value, json};
+
+use crate::support::accounts::{member, signup};
+use crate::support::organizations::{
+    connect, disconnect, organization, own_sandbox_account, sandbox_account,
+};
+use crate::support::{emulator_sdk, function_config, local_only};
+
+/// What the organization's secret holds, if it has one.
+async fn secret_of(org_id: &str) -> Option<Value> {
+    let prefix = function_config("organization-provider")
+        .provider_accounts_prefix()
+        .unwrap()
+        .to_owned();
+    let secrets = aws_sdk_secretsmanager::Client::new(&emulator_sdk().await);
+    let secret = secrets
+        .get_secret_value()
+        .secret_id(format!("{prefix}{org_id}"))
+        .send()
+        .await
+        .ok()?;
+    Some(serde_json::from_str(secret.secret_string().unwrap()).unwrap())
+}
+
+#[tokio::test]
+async fn an_owner_connects_the_organizations_own_account_sees_it_masked_replaces_it_and_disconnects_it() {
+    let Some(_) = local_only("the provider sandbox's accounts and the emulator's secrets") else {
+        return;
+    };
+    let owner = signup().await;
+    let before = organization(&owner).await;
+    assert_eq!(before["provider"]["configured"], false, "{before}");
+
+    let credentials = own_sandbox_account(&owner).await;
+    let (status, shown) = connect(&owner, &credentials).await;
+    assert_eq!(status, 200, "{shown}");
+    let client_id = credentials["client_id"].as_str().unwrap();
+    let expected = json!({
+        "configured": true, "environment": "sandbox", "username": credentials["username"],
+        "client_id": format!("****{}", &client_id[client_id.len() - 4..]),
+        "company_name": before["name"], "verified_at": shown["verified_at"],
+    });
+    assert_eq!(shown, expected);
+    let after = organization(&owner).await;
+    assert_eq!(after["provider"], expected);
+    for answer in [&shown, &after] {
+        let text = answer.to_string();
+        for secret in ["client_secret", "password"] {
+            assert!(
+                !text.contains(credentials[secret].as_str().unwrap()),
+                "{secret} answered: {text}"
+            );
+        }
+        assert!(!text.contains(client_id), "the whole client id answered: {text}");
+    }
+    assert_eq!(secret_of(&owner.org_id).await, Some(credentials.clone()));
+
+    // A second account of the same company replaces the first in place.
+    let replacement = own_sandbox_account(&owner).await;
+    assert_eq!(connect(&owner, &replacement).await.0, 200);
+    assert_eq!(
+        organization(&owner).await["provider"]["username"],
+        replacement["username"]
+    );
+    assert_eq!(secret_of(&owner.org_id).await, Some(replacement));
+
+    assert_eq!(disconnect(&owner).await, 204);
+    assert_eq!(organization(&owner).await["provider"]["configured"], false);
+    assert_eq!(secret_of(&owner.org_id).await, None);
+    assert_eq!(disconnect(&owner).await, 204, "disconnecting twice is no error");
+}
+
+#[tokio::test]
+async fn another_companys_account_or_refused_credentials_are_422_and_nothing_is_kept() {
+    let Some(_) = local_only("the provider sandbox's accounts and the emulator's secrets") else {
+        return;
+    };
+    let owner = signup().await;
+    let nit = organization(&owner).await["nit"].as_str().unwrap().to_owned();
+    let other = sandbox_account("800197268", "Otra Empresa SAS").await;
+    let (status, refusal) = connect(&owner, &other).await;
+    assert_eq!(status, 422, "{refusal}");
+    let message = refusal["error"]["details"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("800197268") && message.contains(&nit) && message.contains("Otra Empresa SAS"),
+        "{message}"
+    );
+    assert_eq!(refusal["error"]["details"][0]["field"], "credentials");
+
+    let mut wrong = own_sandbox_account(&owner).await;
+    wrong["password"] = json!("not the password");
+    let (status, refusal) = connect(&owner, &wrong).await;
+    assert_eq!(status, 422, "{refusal}");
+    assert!(!refusal.to_string().contains("not the password"));
+
+    let (status, refusal) = connect(&owner, &json!({"environment": "staging"})).await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        refusal["error"]["details"].as_array().unwrap().len(),
+        5,
+        "{refusal}"
+    );
+
+    assert_eq!(organization(&owner).await["provider"]["configured"], false);
+    assert_eq!(secret_of(&owner.org_id).await, None);
+}
+
+#[tokio::test]
+async fn admins_connect_only_owners_disconnect_and_each_organization_touches_only_its_own() {
+    let Some(_) = local_only("the provider sandbox's accounts") else {
+        return;
+    };
+    let owner = signup().await;
+    let admin = member(&owner, "admin").await;
+    let credentials = own_sandbox_account(&owner).await;
+    for role in ["issuer", "viewer"] {
+        let user = member(&owner, role).await;
+        assert_eq!(connect(&user, &credentials).await.0, 403, "{role}");
+        assert_eq!(disconnect(&user).await, 403, "{role}");
+        assert_eq!(
+            organization(&user).await["provider"]["configured"],
+            false,
+            "{role} reads it"
+        );
+    }
+    assert_eq!(connect(&admin, &credentials).await.0, 200);
+    assert_eq!(disconnect(&admin).await, 403);
+
+    // Another organization's owner connects and disconnects its own, never this one's.
+    let stranger = signup().await;
+    assert_eq!(
+        connect(&stranger, &credentials).await.0,
+        422,
+        "another NIT's account"
+    );
+    assert_eq!(disconnect(&stranger).await, 204);
+    assert_eq!(organization(&owner).await["provider"]["configured"], true);
+    assert_eq!(secret_of(&owner.org_id).await, Some(credentials));
+    assert_eq!(organization(&stranger).await["id"], stranger.org_id);
+}
