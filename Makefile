@@ -38,11 +38,13 @@ LOCAL_PARAMS := \
 	--param ProviderTimeoutSeconds=2 \
 	--param RetryBaseDelaySeconds=1 \
 	--param RetryMaxDelaySeconds=2 \
-	--param RecoverAfterSeconds=30
+	--param RecoverAfterSeconds=30 \
+	--param ProviderAccountNit=900373076 \
+	--param ProviderAccountCacheSeconds=2
 STACK := target/debug/local-stack
 STACK_ARGS := --emulator $(EMU_VENV)/bin/ministack --cargo-lambda $(TOOLS_VENV)/bin/cargo-lambda \
-	--sandbox target/debug/provider-sandbox --sandbox-url-parameter ProviderBaseUrl \
-	--sandbox-url-parameter ProviderSandboxUrl --sandbox-url-parameter ProviderProductionUrl \
+	--sandbox target/debug/provider-sandbox --sandbox-url-parameter ProviderSandboxUrl \
+	--sandbox-url-parameter ProviderProductionUrl \
 	--sandbox-credentials ProviderCredentials --sandbox-rate-limit-parameter ProviderRateLimitPerMinute \
 	$(LOCAL_PARAMS)
 

@@ -15,7 +15,6 @@ pub mod vars {
     pub const KEY_RING_CACHE_SECONDS: &str = "KEY_RING_CACHE_SECONDS";
     pub const RECOVER_AFTER_SECONDS: &str = "RECOVER_AFTER_SECONDS";
     pub const PROVIDER_SECRET_ID: &str = "PROVIDER_SECRET_ID";
-    pub const PROVIDER_BASE_URL: &str = "PROVIDER_BASE_URL";
     pub const PROVIDER_TIMEOUT_SECONDS: &str = "PROVIDER_TIMEOUT_SECONDS";
     pub const MAX_RECEIVE_COUNT: &str = "MAX_RECEIVE_COUNT";
     pub const RETRY_BASE_DELAY_SECONDS: &str = "RETRY_BASE_DELAY_SECONDS";
@@ -27,6 +26,8 @@ pub mod vars {
     pub const PROVIDER_ACCOUNTS_PREFIX: &str = "PROVIDER_ACCOUNTS_PREFIX";
     pub const PROVIDER_SANDBOX_URL: &str = "PROVIDER_SANDBOX_URL";
     pub const PROVIDER_PRODUCTION_URL: &str = "PROVIDER_PRODUCTION_URL";
+    pub const PROVIDER_ACCOUNT_NIT: &str = "PROVIDER_ACCOUNT_NIT";
+    pub const PROVIDER_ACCOUNT_CACHE_SECONDS: &str = "PROVIDER_ACCOUNT_CACHE_SECONDS";
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -44,14 +45,13 @@ pub struct Config {
     values: HashMap<&'static str, String>,
 }
 
-const ALL: [&str; 18] = [
+const ALL: [&str; 19] = [
     vars::TABLE_NAME,
     vars::SUBMISSIONS_QUEUE_URL,
     vars::JWT_SECRET_ID,
     vars::KEY_RING_CACHE_SECONDS,
     vars::RECOVER_AFTER_SECONDS,
     vars::PROVIDER_SECRET_ID,
-    vars::PROVIDER_BASE_URL,
     vars::PROVIDER_TIMEOUT_SECONDS,
     vars::MAX_RECEIVE_COUNT,
     vars::RETRY_BASE_DELAY_SECONDS,
@@ -63,6 +63,8 @@ const ALL: [&str; 18] = [
     vars::PROVIDER_ACCOUNTS_PREFIX,
     vars::PROVIDER_SANDBOX_URL,
     vars::PROVIDER_PRODUCTION_URL,
+    vars::PROVIDER_ACCOUNT_NIT,
+    vars::PROVIDER_ACCOUNT_CACHE_SECONDS,
 ];
 
 impl Config {
@@ -133,16 +135,17 @@ impl Config {
         self.get(vars::PROVIDER_SECRET_ID)
     }
 
-    pub fn provider_base_url(&self) -> Result<&str, MissingSetting> {
-        self.get(vars::PROVIDER_BASE_URL)
-    }
-
     /// Where organizations' own Factus accounts are: each environment's base URL.
     pub fn provider_urls(&self) -> Result<crate::provider::credentials::BaseUrls, MissingSetting> {
         Ok(crate::provider::credentials::BaseUrls::new(
             self.get(vars::PROVIDER_SANDBOX_URL)?,
             self.get(vars::PROVIDER_PRODUCTION_URL)?,
         ))
+    }
+
+    /// The NIT of the company of the deployment's own provider account, if it has one.
+    pub fn provider_account_nit(&self) -> Option<&str> {
+        self.get(vars::PROVIDER_ACCOUNT_NIT).ok()
     }
 
     /// The prefix of the names of organizations' provider account secrets.

@@ -21,6 +21,9 @@ pub struct Services {
     pub recover_after: Duration,
     /// The provider account's pace for submissions: one every this many milliseconds.
     pub provider_interval_ms: i64,
+    /// The NIT of the company of the deployment's own provider account, if it has one: the one
+    /// organization that account serves.
+    pub provider_account_nit: Option<String>,
 }
 
 impl Services {
@@ -39,6 +42,23 @@ impl Services {
             );
         }
         Ok(())
+    }
+
+    /// Refuses with 409 `PROVIDER_NOT_CONFIGURED` an organization that no Factus account serves
+    /// (neither its own, nor the deployment's for its NIT): nothing of it is to be stored.
+    pub async fn require_provider(&self, org_id: &str) -> Result<(), crate::http::ApiError> {
+        let organization = self
+            .store
+            .get_organization(org_id)
+            .await?
+            .ok_or(crate::http::ApiError::NotFound)?;
+        let served = organization.provider.is_some()
+            || self.provider_account_nit.as_deref() == Some(organization.nit.as_str());
+        if served {
+            Ok(())
+        } else {
+            Err(crate::http::ApiError::ProviderNotConfigured)
+        }
     }
 
     /// The submissions queue; an error when this function was not given one.
@@ -64,6 +84,7 @@ impl State for Services {
                 .ok()
                 .map(|url| Queue::new(sdk, url)),
             recover_after: config.recover_after(),
+            provider_account_nit: config.provider_account_nit().map(str::to_owned),
             provider_interval_ms: crate::provider::pacer::lane_interval_ms(
                 crate::submission::rate_limit(config)?,
                 crate::provider::pacer::Lane::Submissions,

@@ -1,12 +1,13 @@
 //! What the submission functions (the worker and the dead-letter handler) hold: the common
-//! services, the provider client, and their settings from the template.
+//! services, the directory of organizations' provider accounts, and their settings from the
+//! template.
 
 use std::time::Duration;
 
 use crate::aws::SdkConfig;
 use crate::bootstrap::State;
 use crate::config::{Config, vars};
-use crate::provider::Provider;
+use crate::provider::directory::{DeploymentAccount, DirectorySettings, ProviderDirectory};
 use crate::services::Services;
 
 /// Settings of the submission path (template parameters, short locally).
@@ -56,7 +57,8 @@ fn deadline_ms(context: &lambda_runtime::Context, fallback: Duration) -> i64 {
 
 pub struct Submission {
     pub services: Services,
-    pub provider: Provider,
+    /// The Factus account of each organization.
+    pub providers: ProviderDirectory,
     pub settings: Settings,
 }
 
@@ -77,17 +79,28 @@ impl State for Submission {
             "the provider timeout must be shorter than the lease"
         );
         let services = Services::build(sdk, config)?;
-        let provider = Provider::new(
-            config.provider_base_url()?,
-            settings.provider_timeout,
+        let deployment = match (config.provider_secret_id(), &services.provider_account_nit) {
+            (Ok(secret_id), Some(nit)) => Some(DeploymentAccount {
+                secret_id: secret_id.to_owned(),
+                nit: nit.clone(),
+            }),
+            _ => None,
+        };
+        let providers = ProviderDirectory::new(
             crate::aws::secrets_manager(sdk),
-            config.provider_secret_id()?,
+            config.provider_accounts_prefix()?,
+            deployment,
             services.store.clone(),
-            rate_limit(config)?,
-        )?;
+            DirectorySettings {
+                urls: config.provider_urls()?,
+                timeout: settings.provider_timeout,
+                limit_per_minute: rate_limit(config)?,
+                ttl: seconds(vars::PROVIDER_ACCOUNT_CACHE_SECONDS, 300)?,
+            },
+        );
         Ok(Self {
             services,
-            provider,
+            providers,
             settings,
         })
     }

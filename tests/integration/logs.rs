@@ -1,9 +1,11 @@
-//! What the functions log: never a secret (after a whole auth run, no password, no token and no
-//! key), and for every request its duration and the AWS calls it made.
+//! What the functions log: never a secret (after a whole auth run and an invoice issued, no
+//! password, no token, no key and no provider credential), and for every request its duration
+//! and the AWS calls it made.
 
 use serde_json::json;
 
 use crate::support::accounts::{login, signup};
+use crate::support::organizations::{account_secret, connect};
 use crate::support::tokens::active_key;
 use crate::support::{api, http, local_only, stack};
 
@@ -13,6 +15,19 @@ async fn no_password_token_or_key_appears_in_any_log() {
         return;
     };
     let account = signup().await;
+    // The organization's provider account is used (an invoice issued), and refused once.
+    let provider = account_secret(&account.org_id).await.unwrap();
+    let invoice = crate::support::invoices::create(&account).await;
+    let issued = crate::support::invoices::wait_for(
+        &account,
+        invoice["id"].as_str().unwrap(),
+        &["accepted", "rejected", "failed"],
+    )
+    .await;
+    assert_eq!(issued["status"], "accepted", "{issued}");
+    let mut refused = provider.clone();
+    refused["password"] = json!("a wrong provider password, secret too");
+    assert_eq!(connect(&account, &refused).await.0, 422);
     let tokens: serde_json::Value = login(&account.email, &account.password)
         .await
         .json()
@@ -51,6 +66,9 @@ async fn no_password_token_or_key_appears_in_any_log() {
         refresh.to_owned(),
         rotated["access_token"].as_str().unwrap().to_owned(),
         String::from_utf8(key).unwrap(),
+        provider["client_secret"].as_str().unwrap().to_owned(),
+        provider["password"].as_str().unwrap().to_owned(),
+        "a wrong provider password, secret too".to_owned(),
     ];
     let mut logs = String::new();
     for function in &stack().functions {

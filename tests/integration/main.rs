@@ -20,6 +20,7 @@ mod invoices;
 mod logs;
 mod organization;
 mod provider;
+mod provider_accounts;
 mod provisioning;
 mod roles;
 mod rotation;

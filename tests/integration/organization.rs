@@ -2,36 +2,20 @@
 //! the organization's NIT, kept in the organization's secret, shown masked, replaced in place,
 //! disconnected by an owner; nothing kept when Factus refuses.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::support::accounts::{member, signup};
+use crate::support::accounts::{member, signup, signup_unconnected};
+use crate::support::local_only;
 use crate::support::organizations::{
-    connect, disconnect, organization, own_sandbox_account, sandbox_account,
+    account_secret, connect, disconnect, organization, own_sandbox_account, sandbox_account,
 };
-use crate::support::{emulator_sdk, function_config, local_only};
-
-/// What the organization's secret holds, if it has one.
-async fn secret_of(org_id: &str) -> Option<Value> {
-    let prefix = function_config("organization-provider")
-        .provider_accounts_prefix()
-        .unwrap()
-        .to_owned();
-    let secrets = aws_sdk_secretsmanager::Client::new(&emulator_sdk().await);
-    let secret = secrets
-        .get_secret_value()
-        .secret_id(format!("{prefix}{org_id}"))
-        .send()
-        .await
-        .ok()?;
-    Some(serde_json::from_str(secret.secret_string().unwrap()).unwrap())
-}
 
 #[tokio::test]
 async fn an_owner_connects_the_organizations_own_account_sees_it_masked_replaces_it_and_disconnects_it() {
     let Some(_) = local_only("the provider sandbox's accounts and the emulator's secrets") else {
         return;
     };
-    let owner = signup().await;
+    let owner = signup_unconnected().await;
     let before = organization(&owner).await;
     assert_eq!(before["provider"]["configured"], false, "{before}");
 
@@ -57,7 +41,7 @@ async fn an_owner_connects_the_organizations_own_account_sees_it_masked_replaces
         }
         assert!(!text.contains(client_id), "the whole client id answered: {text}");
     }
-    assert_eq!(secret_of(&owner.org_id).await, Some(credentials.clone()));
+    assert_eq!(account_secret(&owner.org_id).await, Some(credentials.clone()));
 
     // A second account of the same company replaces the first in place.
     let replacement = own_sandbox_account(&owner).await;
@@ -66,11 +50,11 @@ async fn an_owner_connects_the_organizations_own_account_sees_it_masked_replaces
         organization(&owner).await["provider"]["username"],
         replacement["username"]
     );
-    assert_eq!(secret_of(&owner.org_id).await, Some(replacement));
+    assert_eq!(account_secret(&owner.org_id).await, Some(replacement));
 
     assert_eq!(disconnect(&owner).await, 204);
     assert_eq!(organization(&owner).await["provider"]["configured"], false);
-    assert_eq!(secret_of(&owner.org_id).await, None);
+    assert_eq!(account_secret(&owner.org_id).await, None);
     assert_eq!(disconnect(&owner).await, 204, "disconnecting twice is no error");
 }
 
@@ -79,7 +63,7 @@ async fn another_companys_account_or_refused_credentials_are_422_and_nothing_is_
     let Some(_) = local_only("the provider sandbox's accounts and the emulator's secrets") else {
         return;
     };
-    let owner = signup().await;
+    let owner = signup_unconnected().await;
     let nit = organization(&owner).await["nit"].as_str().unwrap().to_owned();
     let other = sandbox_account("800197268", "Otra Empresa SAS").await;
     let (status, refusal) = connect(&owner, &other).await;
@@ -106,7 +90,7 @@ async fn another_companys_account_or_refused_credentials_are_422_and_nothing_is_
     );
 
     assert_eq!(organization(&owner).await["provider"]["configured"], false);
-    assert_eq!(secret_of(&owner.org_id).await, None);
+    assert_eq!(account_secret(&owner.org_id).await, None);
 }
 
 #[tokio::test]
@@ -114,7 +98,7 @@ async fn admins_connect_only_owners_disconnect_and_each_organization_touches_onl
     let Some(_) = local_only("the provider sandbox's accounts") else {
         return;
     };
-    let owner = signup().await;
+    let owner = signup_unconnected().await;
     let admin = member(&owner, "admin").await;
     let credentials = own_sandbox_account(&owner).await;
     for role in ["issuer", "viewer"] {
@@ -139,6 +123,6 @@ async fn admins_connect_only_owners_disconnect_and_each_organization_touches_onl
     );
     assert_eq!(disconnect(&stranger).await, 204);
     assert_eq!(organization(&owner).await["provider"]["configured"], true);
-    assert_eq!(secret_of(&owner.org_id).await, Some(credentials));
+    assert_eq!(account_secret(&owner.org_id).await, Some(credentials));
     assert_eq!(organization(&stranger).await["id"], stranger.org_id);
 }

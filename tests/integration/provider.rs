@@ -31,7 +31,7 @@ fn wrong_check_digit(body: &Value, reference: &str) -> Value {
 async fn leave_rejected_bill(account: &Account, reference: &str) {
     let body = wrong_check_digit(&body_of(account, &example_as("X")), reference);
     for _ in 0..1_200 {
-        let (status, answer) = sandbox::create_bill(&body).await;
+        let (status, answer) = sandbox::create_bill(&account.org_id, &body).await;
         if status == 422 && answer.to_string().contains("FAK24") {
             return;
         }
@@ -101,7 +101,7 @@ async fn a_pending_bill_invoicer_did_not_send_makes_invoices_wait_and_never_fail
     .await;
     let left_alone = sandbox::pending(&foreign).await.len();
     // Unblocked whatever happened, before anything is asserted: it blocks every test's invoices.
-    assert_eq!(sandbox::delete_bill(&foreign).await, 200);
+    assert_eq!(sandbox::delete_bill(&account.org_id, &foreign).await, 200);
     let waiting = waiting.unwrap_or_else(|last| panic!("never told why it waits: {last}"));
     // Told why, not blamed: it waits in the queue.
     assert!(

@@ -82,15 +82,15 @@ async fn an_invoice_is_accepted_with_dians_notices_and_a_cufe_that_verifies() {
     };
     // The provider computed the same total from our net prices, and the CUFE of DIAN's formula.
     let number = invoice["number"].as_str().unwrap();
-    let bill = sandbox::data_of(&format!("/v2/bills/{number}")).await;
+    let bill = sandbox::data_of(&account.org_id, &format!("/v2/bills/{number}")).await;
     assert_eq!(
         decimal(&bill["totals"]["total"]),
         decimal(&invoice["totals"]["total"]),
         "the provider's total is ours to the cent"
     );
-    let range = sandbox::data_of("/v2/numbering-ranges/8").await;
+    let range = sandbox::data_of(&account.org_id, "/v2/numbering-ranges/8").await;
     // The issue date and time the CUFE covers, as the invoice's UBL XML states them.
-    let xml = sandbox::data_of(&format!("/v2/bills/{number}/download-xml")).await;
+    let xml = sandbox::data_of(&account.org_id, &format!("/v2/bills/{number}/download-xml")).await;
     let xml = String::from_utf8(
         base64::Engine::decode(
             &base64::engine::general_purpose::STANDARD,
@@ -275,7 +275,7 @@ pub fn body_of(account: &Account, body: &Value) -> Value {
 /// (retrying while another test's pending bill blocks the account for a moment).
 async fn issue_at_the_provider(account: &Account, body: &Value) -> Value {
     for _ in 0..100 {
-        let (status, answer) = sandbox::create_bill(&body_of(account, body)).await;
+        let (status, answer) = sandbox::create_bill(&account.org_id, &body_of(account, body)).await;
         if status == 201 {
             return answer;
         }

@@ -115,6 +115,7 @@ pub async fn handle(services: &Services, request: Request) -> HandlerResult {
         });
     }
     let key = IdempotencyKey::of(&request)?;
+    services.require_provider(&caller.org_id).await?;
     let now = clock::now();
     let ingest_deadline = deadline_ms(&request)
         .map_or(clock::epoch_ms(now) + INGEST_WITHOUT_DEADLINE_MS, |deadline| {

@@ -1,9 +1,11 @@
 //! The dead-letter handler, fed by the submissions queue's dead-letter queue: SQS gave up on
 //! these messages after `maxReceiveCount` receives. Each of their invoices that still waits
-//! (`queued`, or `submitting` past its lease) is looked up at the provider, as the worker does
+//! (`queued`, or `submitting` past its lease) is looked up at its organization's provider
+//! account, as the worker does
 //! before a message's last receive: issued and ours means `accepted` (a timeout hid it); a bill
 //! DIAN rejected is deleted (it would block the account) and the invoice `rejected`; nothing
-//! there means `failed` with its last error, retried by `POST /v1/invoices/{id}/retry`. Ended
+//! there (or no account serving the organization) means `failed` with its last error, retried by
+//! `POST /v1/invoices/{id}/retry`. Ended
 //! invoices and live leases are left alone. A look-up that fails transiently (or a bill DIAN has
 //! not answered for yet) leaves the message for later; an unreadable message is dropped with an
 //! error log (nothing can be done with it).
@@ -98,25 +100,32 @@ async fn end_waiting_invoice(
     }
     let reference = provider_reference(org_id, invoice.document.input.reference_code.as_str());
     let calls = Calls::new(0, last_call_ms);
-    let provider = &submission.provider;
-    let found = provider.find(&calls, &reference).await.map_err(call_error)?;
-    let (terminal, ended) = match found.map(|bill| judge(bill, &invoice)) {
-        Some(Found::Issued(bill)) => (bill.into_accepted(), Ended::Accepted),
-        Some(Found::Foreign) => (
+    // No account serves the organization (any more): nothing can be looked up, nor sent.
+    let found = match submission.providers.of(org_id).await.map_err(call_error)? {
+        Some(provider) => provider
+            .find(&calls, &reference)
+            .await
+            .map_err(call_error)?
+            .map(|bill| (judge(bill, &invoice), provider)),
+        None => None,
+    };
+    let (terminal, ended) = match found {
+        Some((Found::Issued(bill), _)) => (bill.into_accepted(), Ended::Accepted),
+        Some((Found::Foreign, _)) => (
             Terminal::Rejected {
                 errors: vec![ProviderMessage::new("reference_code", FOREIGN_BILL)],
                 cleared: None,
             },
             Ended::Rejected,
         ),
-        Some(Found::Rejected(errors)) => (
+        Some((Found::Rejected(errors), provider)) => (
             Terminal::Rejected {
                 cleared: Some(provider.clear(&calls, &reference).await.is_cleared()),
                 errors,
             },
             Ended::Rejected,
         ),
-        Some(Found::Slow) => anyhow::bail!("DIAN has not validated its bill yet"),
+        Some((Found::Slow, _)) => anyhow::bail!("DIAN has not validated its bill yet"),
         None => (Terminal::Failed, Ended::Failed),
     };
     let now = clock::now();

@@ -1,7 +1,8 @@
 //! `POST /v1/invoices`: validates an invoice, computes its totals, and stores it `queued` with
 //! its reference code's uniqueness item (and, with an `Idempotency-Key`, the record that replays
-//! this answer) in one transaction; then queues it for submission. Two round trips. If the
-//! message cannot be sent, the invoice stays `queued` and the reconciler queues it again.
+//! this answer) in one transaction; then queues it for submission. Three round trips (the first
+//! reads the organization: no Factus account serving it is a 409). If the message cannot be
+//! sent, the invoice stays `queued` and the reconciler queues it again.
 
 use lambda_http::http::StatusCode;
 use shared::auth::{Caller, Permission};
@@ -26,6 +27,7 @@ pub async fn handle(services: &Services, request: Request) -> HandlerResult {
     let input = problems
         .finish(input)?
         .ok_or_else(|| anyhow::anyhow!("an invoice failed to parse without a reason"))?;
+    services.require_provider(&caller.org_id).await?;
 
     let now = clock::now();
     let invoice = Invoice::new(

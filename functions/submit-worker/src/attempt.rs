@@ -11,7 +11,7 @@ use shared::clock;
 use shared::invoices::Invoice;
 use shared::metrics::Metrics;
 use shared::provider::pacer::Lane;
-use shared::provider::{CallError, Calls, pacer};
+use shared::provider::{CallError, Calls, Provider, pacer};
 use shared::store::{Claim, Decided, Terminal};
 use shared::submission::Submission;
 use tracing::Instrument;
@@ -19,6 +19,11 @@ use tracing::Instrument;
 use crate::backoff;
 use crate::plan::Job;
 use crate::submit::{self, Outcome};
+
+/// Why an invoice of an organization that no Factus account serves is not sent: it is retried
+/// (the organization may connect one meanwhile) and, its receives spent, fails.
+const NO_ACCOUNT: &str =
+    "no Factus account serves the organization: connect one (PUT /v1/organization/provider)";
 
 /// How an attempt ended, for its message.
 #[derive(Clone, Debug)]
@@ -94,8 +99,19 @@ async fn claim_and_submit(
         }
     };
     tracing::Span::current().record("attempt", invoice.state.attempts);
+    let provider = match submission.providers.of(&job.org_id).await {
+        Ok(Some(provider)) => provider,
+        Ok(None) => {
+            let outcome = Outcome::transient(NO_ACCOUNT);
+            return end(submission, *invoice, lease, outcome, false, metrics).await;
+        }
+        Err(error) => {
+            let outcome = Outcome::from_call(error, settings.account_retry);
+            return end(submission, *invoice, lease, outcome, false, metrics).await;
+        }
+    };
     // Claimed first (a repeated delivery of an ended invoice spends no slot), then its slot.
-    if let Err(outcome) = take_slot(submission, stop_ms).await {
+    if let Err(outcome) = take_slot(submission, &provider, stop_ms).await {
         return end(submission, *invoice, lease, outcome, false, metrics).await;
     }
     metrics.count("SubmissionAttempts", 1);
@@ -103,6 +119,7 @@ async fn claim_and_submit(
     let calls = Calls::new(1, stop_ms);
     let attempt = submit::Attempt {
         submission,
+        provider: &provider,
         calls: &calls,
         invoice: &invoice,
     };
@@ -117,24 +134,20 @@ async fn claim_and_submit(
 
 /// Reserves the invoice's slot of the account's submissions and waits for it; `Err` with why
 /// it waits instead (the account busy past this invocation, blocked, or in trouble).
-async fn take_slot(submission: &Submission, stop_ms: i64) -> Result<(), Outcome> {
+async fn take_slot(submission: &Submission, provider: &Provider, stop_ms: i64) -> Result<(), Outcome> {
     let later = |reason: &str, wait| Outcome::Later {
         reason: reason.to_owned(),
         wait,
         account_problem: false,
     };
     // A block already known would refuse the submission: no slot is spent on it.
-    if let Some(wait) = submission
-        .provider
-        .pacer()
-        .blocked_for(submission.provider.block_hold())
-    {
+    if let Some(wait) = provider.pacer().blocked_for(provider.block_hold()) {
         return Err(later("a pending bill blocks the provider account", wait));
     }
     if clock::epoch_ms(clock::now()) >= stop_ms {
         return Err(later("this invocation is near its end", Duration::ZERO));
     }
-    let slot = match submission.provider.reserve(Lane::Submissions, 1, stop_ms).await {
+    let slot = match provider.reserve(Lane::Submissions, 1, stop_ms).await {
         Ok(slots) => slots.from_ms,
         Err(CallError::Paced(wait)) => return Err(later("waiting for the provider account's pace", wait)),
         Err(CallError::AccountProblem(reason)) => {
@@ -150,11 +163,7 @@ async fn take_slot(submission: &Submission, stop_ms: i64) -> Result<(), Outcome>
         return Err(later("waiting for the provider account's pace", Duration::ZERO));
     }
     // A block met meanwhile (by this container) would refuse the submission: wait it out.
-    if let Some(wait) = submission
-        .provider
-        .pacer()
-        .blocked_for(submission.provider.block_hold())
-    {
+    if let Some(wait) = provider.pacer().blocked_for(provider.block_hold()) {
         return Err(later("a pending bill blocks the provider account", wait));
     }
     Ok(())

@@ -1,7 +1,8 @@
 //! The submission worker, fed by the submissions queue (SQS, `ReportBatchItemFailures`). A
 //! message names one invoice, or a chunk of a batch's invoices. The worker gives each invoice a
-//! slot of the provider account's pace and works them concurrently (bounded) as their slots
-//! come, each in its own attempt ([`attempt`]), and answers the messages:
+//! slot of the pace of its organization's provider account and works them concurrently
+//! (bounded) as their slots come, each in its own attempt ([`attempt`]), and answers the
+//! messages:
 //!
 //! - a single-invoice message that failed transiently is retried through SQS: its visibility is
 //!   set to the backoff and it is reported in `batchItemFailures`, so SQS counts its receives
@@ -49,18 +50,16 @@ pub async fn handle(
     let mut metrics = Metrics::default();
     let mut outcomes: Vec<Vec<(String, Attempt)>> = messages.iter().map(|_| Vec::new()).collect();
     let jobs = plan::jobs(&messages);
-    let paid = plan::pay_deletions(submission, stop_ms).await;
-    if paid.is_ok() {
-        for (job, outcome, invoice_metrics) in work(submission, jobs, stop_ms).await {
-            metrics.merge(invoice_metrics);
-            outcomes[job.message].push((job.invoice_id, outcome));
-        }
-    } else {
-        let wait = paid.err().unwrap_or(settings.retry_base);
-        for job in jobs {
-            let later = Attempt::Later { wait };
-            outcomes[job.message].push((job.invoice_id, later));
-        }
+    let held = plan::pay_deletions(submission, &jobs, stop_ms).await;
+    let (waiting, ready): (Vec<Job>, Vec<Job>) =
+        jobs.into_iter().partition(|job| held.contains_key(&job.org_id));
+    for job in waiting {
+        let wait = held.get(&job.org_id).copied().unwrap_or(settings.retry_base);
+        outcomes[job.message].push((job.invoice_id, Attempt::Later { wait }));
+    }
+    for (job, outcome, invoice_metrics) in work(submission, ready, stop_ms).await {
+        metrics.merge(invoice_metrics);
+        outcomes[job.message].push((job.invoice_id, outcome));
     }
     let mut batch_item_failures = Vec::new();
     for (message, outcomes) in messages.iter().zip(outcomes) {

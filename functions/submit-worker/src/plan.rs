@@ -1,10 +1,12 @@
 //! The invocation's work: one job per invoice its messages name; and first, the deletions the
-//! provider account owes (rejected bills a failed deletion left pending, which block it).
+//! provider accounts of their organizations owe (rejected bills a failed deletion left pending,
+//! which block an account).
 
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::SqsMessage;
-use shared::provider::{CallError, Calls, Clearing, split_reference};
+use shared::provider::{CallError, Calls, Clearing, Provider, split_reference};
 use shared::queue::SubmissionMessage;
 use shared::submission::Submission;
 
@@ -80,10 +82,36 @@ pub fn jobs(messages: &[Received]) -> Vec<Job> {
 }
 
 /// Deletes the rejected bills whose deletion failed before (a pending rejected bill blocks the
-/// account), as the budget item lists them; `Err` with how long to wait when one could not be
-/// deleted now, and nothing should be submitted.
-pub async fn pay_deletions(submission: &Submission, stop_ms: i64) -> Result<(), Duration> {
-    let provider = &submission.provider;
+/// account), as each account's budget item lists them, for the accounts of the jobs'
+/// organizations: how long each organization whose account could not pay now must wait (and
+/// nothing of it be submitted meanwhile).
+pub async fn pay_deletions(submission: &Submission, jobs: &[Job], stop_ms: i64) -> HashMap<String, Duration> {
+    let organizations: BTreeSet<&str> = jobs.iter().map(|job| job.org_id.as_str()).collect();
+    let mut paid: HashMap<String, Result<(), Duration>> = HashMap::new();
+    let mut held = HashMap::new();
+    for org_id in organizations {
+        // An organization without an account, or whose account cannot be read, is its
+        // attempts' to answer.
+        let Ok(Some(provider)) = submission.providers.of(org_id).await else {
+            continue;
+        };
+        let result = match paid.get(provider.account()) {
+            Some(result) => *result,
+            None => {
+                let result = pay_account(submission, &provider, stop_ms).await;
+                paid.insert(provider.account().to_owned(), result);
+                result
+            }
+        };
+        if let Err(wait) = result {
+            held.insert(org_id.to_owned(), wait);
+        }
+    }
+    held
+}
+
+/// Pays the deletions one account owes; `Err` with how long to wait when one could not be made.
+async fn pay_account(submission: &Submission, provider: &Provider, stop_ms: i64) -> Result<(), Duration> {
     if let Err(error) = provider.refresh().await {
         tracing::warn!(?error, "the provider account's budget item could not be read");
     }

@@ -15,7 +15,8 @@ use shared::invoices::{Invoice, ProviderMessage};
 use shared::metrics::Metrics;
 use shared::provider::pacer::Block;
 use shared::provider::{
-    Bill, CallError, Calls, Clearing, Created, FOREIGN_BILL, Found, bill_request, judge, provider_reference,
+    Bill, CallError, Calls, Clearing, Created, FOREIGN_BILL, Found, Provider, bill_request, judge,
+    provider_reference,
 };
 use shared::submission::Submission;
 
@@ -77,6 +78,8 @@ const SLOW_PAUSE: Duration = Duration::from_secs(1);
 /// The provider's answer to one piece of work, with what it needs.
 pub struct Attempt<'a> {
     pub submission: &'a Submission,
+    /// The account of the invoice's organization.
+    pub provider: &'a Provider,
     pub calls: &'a Calls,
     pub invoice: &'a Invoice,
 }
@@ -97,7 +100,7 @@ impl Attempt<'_> {
     /// asked first whether an earlier attempt, whose answer was lost, issued it.
     pub async fn submit(&self, look_up_first: bool, metrics: &mut Metrics) -> Outcome {
         if look_up_first {
-            match self.submission.provider.find(self.calls, &self.reference()).await {
+            match self.provider.find(self.calls, &self.reference()).await {
                 Err(error) => return self.later(error),
                 Ok(Some(bill)) => {
                     if let Some(outcome) = self.found(bill).await {
@@ -135,13 +138,13 @@ impl Attempt<'_> {
     }
 
     async fn clear(&self, reference: &str) -> Clearing {
-        self.submission.provider.clear(self.calls, reference).await
+        self.provider.clear(self.calls, reference).await
     }
 
     /// Creates the bill; `first_try` allows one more after a block is settled or DIAN is slow.
     async fn create(&self, first_try: bool, metrics: &mut Metrics) -> Outcome {
         let body = bill_request(self.invoice);
-        let created = match self.submission.provider.create(self.calls, &body).await {
+        let created = match self.provider.create(self.calls, &body).await {
             Ok(created) => created,
             Err(error) => return self.later(error),
         };
@@ -172,9 +175,8 @@ impl Attempt<'_> {
                 Box::pin(self.create(false, metrics)).await
             }
             Created::Slow => {
-                self.submission
-                    .provider
-                    .block(Block::Extend, self.submission.provider.block_hold())
+                self.provider
+                    .block(Block::Extend, self.provider.block_hold())
                     .await;
                 Outcome::transient(SLOW)
             }
@@ -198,7 +200,7 @@ impl Attempt<'_> {
             Created::AccountProblem(reason) => {
                 // Every other submission would meet it too: the account waits as a whole.
                 let wait = self.submission.settings.account_retry;
-                self.submission.provider.block(Block::Set, wait).await;
+                self.provider.block(Block::Set, wait).await;
                 Outcome::Later {
                     reason,
                     wait,
@@ -217,7 +219,7 @@ impl Attempt<'_> {
     /// A 409: our reference is at the provider already, or a pending bill blocks the account.
     /// One worker at a time finds out and settles; the others wait for it.
     async fn conflict(&self, reason: String, may_unblock: bool, metrics: &mut Metrics) -> Outcome {
-        let provider = &self.submission.provider;
+        let provider = &self.provider;
         if !provider.block(Block::Take, SETTLE_LEASE).await {
             return Outcome::Later {
                 reason: "a pending bill blocks the provider account: another worker settles it".to_owned(),
@@ -236,7 +238,9 @@ impl Attempt<'_> {
                 provider.unblock().await;
                 return self.found(bill).await.unwrap_or_else(|| Outcome::transient(SLOW));
             }
-            Ok(None) if may_unblock => crate::unblock::unblock(self.submission, self.calls, metrics).await,
+            Ok(None) if may_unblock => {
+                crate::unblock::unblock(self.submission, self.provider, self.calls, metrics).await
+            }
             Ok(None) => Err(Outcome::Later {
                 reason: format!("a pending bill still blocks the provider account: {reason}"),
                 wait: hold,

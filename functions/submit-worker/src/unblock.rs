@@ -9,7 +9,7 @@
 use shared::clock;
 use shared::invoices::{Invoice, Status};
 use shared::metrics::Metrics;
-use shared::provider::{CallError, Calls, Clearing, Created, bill_request, split_reference};
+use shared::provider::{CallError, Calls, Clearing, Created, Provider, bill_request, split_reference};
 use shared::store::{Guard, Terminal};
 use shared::submission::Submission;
 
@@ -17,8 +17,12 @@ use crate::submit::Outcome;
 
 /// Settles every pending bill of the account; `Err` with the outcome of the invoice waiting on
 /// it when one cannot be settled now (never the invoice's fault: it spends no receive).
-pub async fn unblock(submission: &Submission, calls: &Calls, metrics: &mut Metrics) -> Result<(), Outcome> {
-    let provider = &submission.provider;
+pub async fn unblock(
+    submission: &Submission,
+    provider: &Provider,
+    calls: &Calls,
+    metrics: &mut Metrics,
+) -> Result<(), Outcome> {
     let later = |reason: String| Outcome::Later {
         reason,
         wait: provider.block_hold(),
@@ -27,7 +31,7 @@ pub async fn unblock(submission: &Submission, calls: &Calls, metrics: &mut Metri
     let pending = provider
         .pending(calls)
         .await
-        .map_err(|error| waiting(error, submission))?;
+        .map_err(|error| waiting(error, submission, provider))?;
     for bill in pending {
         let reference = bill.reference_code.clone();
         let Some((org_id, code)) = split_reference(&reference) else {
@@ -53,7 +57,7 @@ pub async fn unblock(submission: &Submission, calls: &Calls, metrics: &mut Metri
         if bill.is_rejected() {
             // Ours, rejected by DIAN: it goes (it can never become valid).
             if let Clearing::Owed(error) = provider.clear(calls, &reference).await {
-                return Err(waiting(error, submission));
+                return Err(waiting(error, submission, provider));
             }
             if let Some(invoice) = owner {
                 let terminal = Terminal::Rejected {
@@ -83,7 +87,7 @@ pub async fn unblock(submission: &Submission, calls: &Calls, metrics: &mut Metri
             ));
         };
         let terminal = match provider.create(calls, &bill_request(&invoice)).await {
-            Err(error) => return Err(waiting(error, submission)),
+            Err(error) => return Err(waiting(error, submission, provider)),
             Ok(Created::Validated(issued)) => issued.into_accepted(),
             Ok(Created::RejectedByDian(errors) | Created::Invalid(errors)) => Terminal::Rejected {
                 cleared: Some(provider.clear(calls, &reference).await.is_cleared()),
@@ -102,11 +106,11 @@ pub async fn unblock(submission: &Submission, calls: &Calls, metrics: &mut Metri
 }
 
 /// The outcome of an invoice waiting on the account's settlement, when a call failed.
-fn waiting(error: CallError, submission: &Submission) -> Outcome {
+fn waiting(error: CallError, submission: &Submission, provider: &Provider) -> Outcome {
     match Outcome::from_call(error, submission.settings.account_retry) {
         Outcome::Transient { reason, .. } => Outcome::Later {
             reason,
-            wait: submission.provider.block_hold(),
+            wait: provider.block_hold(),
             account_problem: false,
         },
         outcome => outcome,

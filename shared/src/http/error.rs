@@ -41,6 +41,8 @@ pub enum ApiError {
     IdempotencyInProgress,
     #[error("{0}")]
     InvalidState(String),
+    #[error("the organization has no Factus account connected: PUT /v1/organization/provider first")]
+    ProviderNotConfigured,
     #[error("the body is larger than {limit}")]
     PayloadTooLarge { limit: String },
     #[error("{0}")]
@@ -120,7 +122,8 @@ impl ApiError {
             ApiError::DuplicateReference { .. }
             | ApiError::EmailTaken
             | ApiError::IdempotencyInProgress
-            | ApiError::InvalidState(_) => StatusCode::CONFLICT,
+            | ApiError::InvalidState(_)
+            | ApiError::ProviderNotConfigured => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) | ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
@@ -144,6 +147,7 @@ impl ApiError {
             ApiError::EmailTaken => "EMAIL_TAKEN",
             ApiError::IdempotencyInProgress => "IDEMPOTENCY_IN_PROGRESS",
             ApiError::InvalidState(_) => "INVALID_STATE",
+            ApiError::ProviderNotConfigured => "PROVIDER_NOT_CONFIGURED",
             ApiError::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
             ApiError::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
             ApiError::Validation(_) => "VALIDATION_ERROR",
@@ -237,6 +241,7 @@ mod tests {
             (ApiError::EmailTaken, 409, "EMAIL_TAKEN"),
             (ApiError::IdempotencyInProgress, 409, "IDEMPOTENCY_IN_PROGRESS"),
             (ApiError::InvalidState("x".into()), 409, "INVALID_STATE"),
+            (ApiError::ProviderNotConfigured, 409, "PROVIDER_NOT_CONFIGURED"),
             (
                 ApiError::PayloadTooLarge { limit: "5 MB".into() },
                 413,

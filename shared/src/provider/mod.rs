@@ -10,6 +10,7 @@ pub mod accounts;
 mod answer;
 pub mod company;
 pub mod credentials;
+pub mod directory;
 pub mod pacer;
 mod request;
 mod token;
@@ -21,14 +22,14 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
-use tokio::sync::OnceCell;
 
 pub use answer::{Bill, Created, classify_created, messages};
 pub use pacer::{Paced, Pacer, Slots};
 pub use request::{bill_request, provider_reference, split_reference};
 
 use crate::store::Store;
-use token::{TokenError, Tokens};
+use credentials::Credentials;
+use token::Tokens;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Rows asked for when listing: the pending bills of an account are one or two.
@@ -134,7 +135,18 @@ pub struct Provider {
     base_url: String,
     tokens: Tokens,
     pacer: Pacer,
-    account: OnceCell<String>,
+    /// The account's key in the rate budget.
+    account: String,
+}
+
+/// An account's key in the rate budget: a digest of the provider's URL and the user (the limit
+/// is per user), never the user's name itself.
+fn account_key(base_url: &str, username: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        format!("{base_url}\n{username}").as_bytes(),
+    );
+    digest.as_ref()[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A transport error in words (never the URL's query, never a body).
@@ -149,21 +161,23 @@ fn describe(error: &reqwest::Error) -> String {
 }
 
 impl Provider {
+    /// The client of the account `credentials` log into, at `base_url`, paced at
+    /// `limit_per_minute` on `store`'s budget of the account.
     pub fn new(
         base_url: &str,
         timeout: Duration,
-        secrets: aws_sdk_secretsmanager::Client,
-        secret_id: &str,
+        credentials: Credentials,
         store: Store,
         limit_per_minute: u32,
     ) -> anyhow::Result<Self> {
+        let base_url = base_url.trim_end_matches('/').to_owned();
         Ok(Self {
             http: http_client(timeout)?,
             timeout,
-            base_url: base_url.trim_end_matches('/').to_owned(),
-            tokens: Tokens::new(secrets, secret_id),
+            account: account_key(&base_url, &credentials.username),
+            base_url,
+            tokens: Tokens::new(credentials),
             pacer: Pacer::new(store, limit_per_minute),
-            account: OnceCell::new(),
         })
     }
 
@@ -171,20 +185,9 @@ impl Provider {
         &self.pacer
     }
 
-    /// The account's key in the rate budget: a digest of the provider's URL and the user (the
-    /// limit is per user), never the user's name itself.
-    pub async fn account(&self) -> Result<String, CallError> {
-        self.account
-            .get_or_try_init(|| async {
-                let credentials = self.tokens.credentials().await.map_err(token_error)?;
-                let digest = aws_lc_rs::digest::digest(
-                    &aws_lc_rs::digest::SHA256,
-                    format!("{}\n{}", self.base_url, credentials.username).as_bytes(),
-                );
-                Ok(digest.as_ref()[..8].iter().map(|b| format!("{b:02x}")).collect())
-            })
-            .await
-            .cloned()
+    /// The account's key in the rate budget.
+    pub fn account(&self) -> &str {
+        &self.account
     }
 
     /// Reserves `count` calls of a lane of the account, the first no later than
@@ -195,8 +198,11 @@ impl Provider {
         count: u32,
         latest_start_ms: i64,
     ) -> Result<Slots, CallError> {
-        let account = self.account().await?;
-        match self.pacer.reserve(&account, lane, count, latest_start_ms).await {
+        match self
+            .pacer
+            .reserve(&self.account, lane, count, latest_start_ms)
+            .await
+        {
             Ok(Ok(slots)) => Ok(slots),
             Ok(Err(Paced(wait))) => Err(CallError::Paced(wait)),
             Err(error) => Err(CallError::Transient(format!(
@@ -207,8 +213,7 @@ impl Provider {
 
     /// Records that the pending bill of `reference` still has to be deleted (or no longer).
     pub async fn owe_deletion(&self, reference: &str, owed: bool) {
-        let Ok(account) = self.account().await else { return };
-        if let Err(error) = self.pacer.owe_deletion(&account, reference, owed).await {
+        if let Err(error) = self.pacer.owe_deletion(&self.account, reference, owed).await {
             tracing::error!(cause = format!("{error:#}"), "could not record a deletion owed");
         }
     }
@@ -262,9 +267,8 @@ impl Provider {
     /// container: at the start of each piece of work, so that a container that never
     /// reserved knows it too.
     pub async fn refresh(&self) -> Result<(), CallError> {
-        let account = self.account().await?;
         self.pacer
-            .refresh(&account)
+            .refresh(&self.account)
             .await
             .map_err(|e| CallError::Transient(format!("the rate budget could not be read: {e:#}")))
     }
@@ -273,11 +277,8 @@ impl Provider {
     /// was marked (for [`pacer::Block::Take`]: the caller settles the block). A failure to mark
     /// is `false`: nobody is held back, and nobody settles on its strength.
     pub async fn block(&self, mode: pacer::Block, duration: Duration) -> bool {
-        let Ok(account) = self.account().await else {
-            return false;
-        };
         self.pacer
-            .block(&account, mode, duration)
+            .block(&self.account, mode, duration)
             .await
             .inspect_err(|error| {
                 tracing::error!(cause = format!("{error:#}"), "could not mark the account blocked")
@@ -294,8 +295,7 @@ impl Provider {
 
     /// The account's block is settled.
     pub async fn unblock(&self) {
-        let Ok(account) = self.account().await else { return };
-        if let Err(error) = self.pacer.unblock(&account).await {
+        if let Err(error) = self.pacer.unblock(&self.account).await {
             tracing::error!(
                 cause = format!("{error:#}"),
                 "could not mark the account unblocked"
@@ -342,9 +342,8 @@ impl Provider {
         if let Some(token) = self.tokens.current().await {
             return Ok(token);
         }
-        let credentials = self.tokens.credentials().await.map_err(token_error)?;
         for _ in 0..2 {
-            let grant = self.tokens.next_grant(&credentials).await;
+            let grant = self.tokens.next_grant().await;
             let refreshing = grant
                 .iter()
                 .any(|(k, v)| *k == "grant_type" && v == "refresh_token");
@@ -360,11 +359,9 @@ impl Provider {
                     CallError::Transient(format!("the provider's token endpoint: {}", describe(&e)))
                 })?;
             let status = answer.status();
-            self.pacer
-                .observe(&self.account().await?, status, answer.headers())
-                .await;
+            self.pacer.observe(&self.account, status, answer.headers()).await;
             if status.is_success() {
-                return self.tokens.keep(answer).await.map_err(token_error);
+                return self.tokens.keep(answer).await.map_err(CallError::Transient);
             }
             if status == StatusCode::TOO_MANY_REQUESTS {
                 let wait = Answer {
@@ -384,7 +381,6 @@ impl Provider {
                 status,
                 StatusCode::BAD_REQUEST | StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
             ) {
-                self.tokens.forget_credentials().await;
                 return Err(CallError::AccountProblem(format!(
                     "the provider refuses our credentials ({status})"
                 )));
@@ -402,7 +398,6 @@ impl Provider {
         calls: &Calls,
         build: impl Fn(&str) -> reqwest::RequestBuilder,
     ) -> Result<Answer, CallError> {
-        let account = self.account().await?;
         for attempt in 0..2 {
             let token = self.token(calls).await?;
             self.time_left(calls)?;
@@ -415,7 +410,7 @@ impl Provider {
                 .map_err(|e| CallError::Transient(describe(&e)))?;
             let status = response.status();
             let headers = response.headers().clone();
-            self.pacer.observe(&account, status, &headers).await;
+            self.pacer.observe(&self.account, status, &headers).await;
             if status == StatusCode::UNAUTHORIZED && attempt == 0 {
                 self.tokens.forget(false).await;
                 continue;
@@ -573,13 +568,6 @@ impl Provider {
     }
 }
 
-fn token_error(error: TokenError) -> CallError {
-    match error {
-        TokenError::Refused(reason) => CallError::AccountProblem(reason),
-        TokenError::Transient(reason) => CallError::Transient(reason),
-    }
-}
-
 /// An answer a read did not expect.
 fn unexpected(what: &str, answer: &Answer) -> CallError {
     match answer.status {
@@ -594,7 +582,7 @@ fn unexpected(what: &str, answer: &Answer) -> CallError {
 }
 
 /// Whether a bill the provider holds under our reference is this invoice's: the same customer
-/// and the same total (one provider account serves the deployment, so its issuer is ours).
+/// and the same total (the account is the organization's own, so its issuer is the organization).
 pub fn is_ours(bill: &Bill, invoice: &crate::invoices::Invoice) -> bool {
     let customer = &invoice.document.input.customer.identification;
     bill.customer_identification.as_deref() == Some(customer.as_str())

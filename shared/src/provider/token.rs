@@ -1,11 +1,9 @@
-//! The provider account's credentials and access token (`autenticacion/auth.md`,
-//! `refresh-token.md`): the credentials read from Secrets Manager on first use, a token from the
-//! password grant, renewed by the refresh grant shortly before `expires_in` runs out (falling back
+//! The provider account's access token (`autenticacion/auth.md`, `refresh-token.md`): a token
+//! from the password grant of the account's credentials, renewed by the refresh grant shortly before `expires_in` runs out (falling back
 //! to the password grant), forgotten on a 401. Neither ever reaches a log.
 
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tokio::sync::Mutex;
@@ -28,18 +26,8 @@ struct Session {
     renew_at: Instant,
 }
 
-/// Why no token could be had.
-#[derive(Debug)]
-pub(super) enum TokenError {
-    /// The provider refuses the credentials: an account problem, not a passing failure.
-    Refused(String),
-    Transient(String),
-}
-
 pub(super) struct Tokens {
-    secrets: aws_sdk_secretsmanager::Client,
-    secret_id: String,
-    credentials: Mutex<Option<std::sync::Arc<Credentials>>>,
+    credentials: Credentials,
     session: Mutex<Option<Session>>,
     /// Held while a new token is asked for: concurrent callers wait for it instead of each
     /// asking.
@@ -47,40 +35,12 @@ pub(super) struct Tokens {
 }
 
 impl Tokens {
-    pub(super) fn new(secrets: aws_sdk_secretsmanager::Client, secret_id: &str) -> Self {
+    pub(super) fn new(credentials: Credentials) -> Self {
         Self {
-            secrets,
-            secret_id: secret_id.to_owned(),
-            credentials: Mutex::new(None),
+            credentials,
             session: Mutex::new(None),
             renewing: Mutex::new(()),
         }
-    }
-
-    /// The credentials, read from the secret on first use.
-    pub(super) async fn credentials(&self) -> Result<std::sync::Arc<Credentials>, TokenError> {
-        let mut credentials = self.credentials.lock().await;
-        if let Some(current) = credentials.as_ref() {
-            return Ok(current.clone());
-        }
-        let secret = self
-            .secrets
-            .get_secret_value()
-            .secret_id(&self.secret_id)
-            .send()
-            .await
-            .map_err(aws_sdk_secretsmanager::Error::from)
-            .context("reading the provider's credentials")
-            .map_err(|e| TokenError::Transient(format!("{e:#}")))?;
-        let read: Credentials =
-            serde_json::from_str(secret.secret_string().unwrap_or_default()).map_err(|_| {
-                TokenError::Refused(
-                    "the provider secret is not {client_id, client_secret, username, password}".to_owned(),
-                )
-            })?;
-        let read = std::sync::Arc::new(read);
-        *credentials = Some(read.clone());
-        Ok(read)
     }
 
     /// The current token, if it is still good.
@@ -94,7 +54,8 @@ impl Tokens {
 
     /// The grant to ask for a new token with: the refresh grant while a refresh token is held,
     /// else the password grant.
-    pub(super) async fn next_grant(&self, credentials: &Credentials) -> Grant {
+    pub(super) async fn next_grant(&self) -> Grant {
+        let credentials = &self.credentials;
         let session = self.session.lock().await;
         match session.as_ref().and_then(|s| s.refresh.as_ref()) {
             Some(refresh) => vec![
@@ -111,11 +72,11 @@ impl Tokens {
     }
 
     /// Keeps a token answer; `Err` when it cannot be read.
-    pub(super) async fn keep(&self, answer: reqwest::Response) -> Result<SecretString, TokenError> {
+    pub(super) async fn keep(&self, answer: reqwest::Response) -> Result<SecretString, String> {
         let fresh: TokenAnswer = answer
             .json()
             .await
-            .map_err(|_| TokenError::Transient("the provider's token answer is unreadable".to_owned()))?;
+            .map_err(|_| "the provider's token answer is unreadable".to_owned())?;
         // A day at most, whatever the answer says.
         let lifetime = Duration::from_secs(fresh.expires_in.min(86_400)).saturating_sub(TOKEN_MARGIN);
         *self.session.lock().await = Some(Session {
@@ -133,11 +94,5 @@ impl Tokens {
             Some(current) if !refresh_too => current.renew_at = Instant::now(),
             _ => *session = None,
         }
-    }
-
-    /// Forgets the credentials too: the provider refused them, the secret may have changed.
-    pub(super) async fn forget_credentials(&self) {
-        *self.credentials.lock().await = None;
-        *self.session.lock().await = None;
     }
 }

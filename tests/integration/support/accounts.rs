@@ -29,9 +29,27 @@ pub fn email(name: &str) -> String {
     format!("{}@example.co", unique(name))
 }
 
-/// Signs a new organization up; its owner is signed in.
+/// Signs a new organization up and, on the local stack, connects a provider sandbox account of
+/// its own company (a deployed stage has no sandbox to make one); its owner is signed in.
 pub async fn signup() -> Account {
+    let owner = signup_unconnected().await;
+    if !super::is_local() {
+        return owner;
+    }
+    let credentials = super::organizations::own_sandbox_account(&owner).await;
+    let (status, shown) = super::organizations::connect(&owner, &credentials).await;
+    assert_eq!(status, 200, "connecting the organization's account: {shown}");
+    owner
+}
+
+/// Signs a new organization up, with no provider account; its owner is signed in.
+pub async fn signup_unconnected() -> Account {
     let (nit, dv) = nit();
+    signup_as(&nit, &dv.to_string()).await
+}
+
+/// Signs a new organization of NIT `nit` (check digit `dv`) up; its owner is signed in.
+pub async fn signup_as(nit: &str, dv: &str) -> Account {
     let email = email("owner");
     let password = "correct horse battery staple".to_owned();
     let response = http()

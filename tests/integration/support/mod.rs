@@ -52,6 +52,11 @@ pub fn local_only(needs: &str) -> Option<&'static StackState> {
     }
 }
 
+/// Whether the suite runs against the local stack.
+pub fn is_local() -> bool {
+    matches!(target(), Target::Local(_))
+}
+
 /// The local stack; only for code that [`local_only`] guards.
 pub fn stack() -> &'static StackState {
     match target() {

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::accounts::Account;
 use super::invoices::get;
-use super::{api, http, sandbox, unique};
+use super::{api, emulator_sdk, function_config, http, sandbox, unique};
 
 /// A new account at the provider sandbox issuing for `nit` (`name`): its credentials, as
 /// `PUT /v1/organization/provider` takes them.
@@ -69,4 +69,18 @@ pub async fn own_sandbox_account(account: &Account) -> Value {
         organization["name"].as_str().unwrap(),
     )
     .await
+}
+
+/// What the organization's provider account secret holds, if it has one.
+pub async fn account_secret(org_id: &str) -> Option<Value> {
+    let config = function_config("organization-provider");
+    let prefix = config.provider_accounts_prefix().unwrap();
+    let secrets = aws_sdk_secretsmanager::Client::new(&emulator_sdk().await);
+    let secret = secrets
+        .get_secret_value()
+        .secret_id(format!("{prefix}{org_id}"))
+        .send()
+        .await
+        .ok()?;
+    Some(serde_json::from_str(secret.secret_string().unwrap()).unwrap())
 }

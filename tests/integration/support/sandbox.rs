@@ -15,9 +15,18 @@ async fn json_of(request: reqwest::RequestBuilder) -> Value {
     request.send().await.unwrap().json().await.unwrap()
 }
 
-/// `GET` a sandbox path as the account's client would (with a token): the answer's `data`.
-pub async fn data_of(path: &str) -> Value {
-    json_of(http().get(url(path)).bearer_auth(token().await)).await["data"].take()
+/// `GET` a sandbox path as the client of the organization's account would (with a token): the
+/// answer's `data`.
+pub async fn data_of(org_id: &str, path: &str) -> Value {
+    json_of(http().get(url(path)).bearer_auth(org_token(org_id).await)).await["data"].take()
+}
+
+/// A sandbox access token of the organization's own account.
+async fn org_token(org_id: &str) -> String {
+    let credentials = super::organizations::account_secret(org_id)
+        .await
+        .expect("the organization has an account");
+    token_of(serde_json::from_value(credentials).unwrap()).await
 }
 
 /// A control path of the sandbox, for the reference codes starting with `prefix`.
@@ -34,11 +43,14 @@ pub async fn token() -> String {
         .send()
         .await
         .unwrap();
-    let credentials: BTreeMap<String, String> =
-        serde_json::from_str(secret.secret_string().unwrap()).unwrap();
-    let mut form = credentials.clone();
-    form.insert("grant_type".into(), "password".into());
-    let answer = json_of(http().post(url("/oauth/token")).form(&form)).await;
+    token_of(serde_json::from_str(secret.secret_string().unwrap()).unwrap()).await
+}
+
+/// A sandbox access token of the account of `credentials`.
+async fn token_of(mut credentials: BTreeMap<String, String>) -> String {
+    credentials.remove("environment");
+    credentials.insert("grant_type".into(), "password".into());
+    let answer = json_of(http().post(url("/oauth/token")).form(&credentials)).await;
     answer["access_token"].as_str().unwrap().to_owned()
 }
 
@@ -111,10 +123,10 @@ pub async fn assert_bodies_conform(prefix: &str) {
 
 /// `POST /v2/bills/validate` straight to the sandbox, as another client (or a worker that
 /// crashed after it) would: the answer's status and body.
-pub async fn create_bill(body: &Value) -> (u16, Value) {
+pub async fn create_bill(org_id: &str, body: &Value) -> (u16, Value) {
     let answer = http()
         .post(url("/v2/bills/validate"))
-        .bearer_auth(token().await)
+        .bearer_auth(org_token(org_id).await)
         .json(body)
         .send()
         .await
@@ -126,10 +138,10 @@ pub async fn create_bill(body: &Value) -> (u16, Value) {
 }
 
 /// `DELETE /v2/bills/destroy/reference/{reference}` straight to the sandbox.
-pub async fn delete_bill(reference: &str) -> u16 {
+pub async fn delete_bill(org_id: &str, reference: &str) -> u16 {
     http()
         .delete(url(&format!("/v2/bills/destroy/reference/{reference}")))
-        .bearer_auth(token().await)
+        .bearer_auth(org_token(org_id).await)
         .send()
         .await
         .unwrap()

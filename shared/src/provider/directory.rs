@@ -1,0 +1,150 @@
+//! Which Factus account serves an organization: its own (its secret, see [`super::accounts`]),
+//! or, for a single-company deployment, the deployment's account, which serves only the
+//! organization whose NIT is its company's (`PROVIDER_ACCOUNT_NIT`). What was read is kept for
+//! `PROVIDER_ACCOUNT_CACHE_SECONDS`, so a new `PUT /v1/organization/provider` takes effect within
+//! that; an account whose credentials did not change keeps its client (its token, what its pacer
+//! learned). Several organizations may share an account: its budget is kept by the account.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use tokio::sync::Mutex;
+
+use super::accounts::AccountSecrets;
+use super::credentials::{BaseUrls, Credentials};
+use super::{CallError, Provider};
+use crate::store::Store;
+
+/// How an organization's account was found.
+#[derive(Clone)]
+struct Found {
+    read_at: Instant,
+    /// The credentials' text (to tell a change) and their client; `None`: no account serves it.
+    account: Option<(String, Arc<Provider>)>,
+}
+
+/// The deployment's own account, for a single-company deployment.
+pub struct DeploymentAccount {
+    pub secret_id: String,
+    /// The NIT of the account's company: the one organization it serves.
+    pub nit: String,
+}
+
+pub struct ProviderDirectory {
+    secrets: AccountSecrets,
+    deployment: Option<DeploymentAccount>,
+    sdk_secrets: aws_sdk_secretsmanager::Client,
+    urls: BaseUrls,
+    store: Store,
+    timeout: Duration,
+    limit_per_minute: u32,
+    ttl: Duration,
+    found: Mutex<HashMap<String, Found>>,
+}
+
+/// The settings of a [`ProviderDirectory`].
+pub struct DirectorySettings {
+    pub urls: BaseUrls,
+    pub timeout: Duration,
+    pub limit_per_minute: u32,
+    pub ttl: Duration,
+}
+
+impl ProviderDirectory {
+    pub fn new(
+        sdk_secrets: aws_sdk_secretsmanager::Client,
+        prefix: &str,
+        deployment: Option<DeploymentAccount>,
+        store: Store,
+        settings: DirectorySettings,
+    ) -> Self {
+        Self {
+            secrets: AccountSecrets::new(sdk_secrets.clone(), prefix),
+            deployment,
+            sdk_secrets,
+            urls: settings.urls,
+            store,
+            timeout: settings.timeout,
+            limit_per_minute: settings.limit_per_minute,
+            ttl: settings.ttl,
+            found: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The account that serves `org_id`; `None` when none does. A secret or the table that
+    /// cannot be read is transient; a secret that cannot be understood is the account's problem.
+    pub async fn of(&self, org_id: &str) -> Result<Option<Arc<Provider>>, CallError> {
+        let mut found = self.found.lock().await;
+        let known = found.get(org_id).cloned();
+        if let Some(known) = &known
+            && known.read_at.elapsed() < self.ttl
+        {
+            return Ok(known.account.as_ref().map(|(_, provider)| provider.clone()));
+        }
+        let credentials = self.credentials_of(org_id).await?;
+        let account = match credentials {
+            None => None,
+            Some(credentials) => {
+                let text = credentials.secret_text();
+                match known.and_then(|known| known.account) {
+                    Some((before, provider)) if before == text => Some((text, provider)),
+                    _ => {
+                        let provider = Provider::new(
+                            self.urls.of(credentials.environment),
+                            self.timeout,
+                            credentials,
+                            self.store.clone(),
+                            self.limit_per_minute,
+                        )
+                        .map_err(|e| CallError::Transient(format!("{e:#}")))?;
+                        Some((text, Arc::new(provider)))
+                    }
+                }
+            }
+        };
+        let provider = account.as_ref().map(|(_, provider)| provider.clone());
+        found.insert(
+            org_id.to_owned(),
+            Found {
+                read_at: Instant::now(),
+                account,
+            },
+        );
+        Ok(provider)
+    }
+
+    /// The credentials of the account that serves `org_id`: its own, else the deployment's when
+    /// its NIT is the organization's.
+    async fn credentials_of(&self, org_id: &str) -> Result<Option<Credentials>, CallError> {
+        let transient = |error: anyhow::Error| CallError::Transient(format!("{error:#}"));
+        if let Some(own) = self.secrets.read(org_id).await.map_err(transient)? {
+            return Ok(Some(own));
+        }
+        let Some(deployment) = &self.deployment else {
+            return Ok(None);
+        };
+        let organization = self.store.get_organization(org_id).await.map_err(transient)?;
+        if organization.is_none_or(|organization| organization.nit != deployment.nit) {
+            return Ok(None);
+        }
+        let secret = self
+            .sdk_secrets
+            .get_secret_value()
+            .secret_id(&deployment.secret_id)
+            .send()
+            .await
+            .map_err(aws_sdk_secretsmanager::Error::from)
+            .context("reading the deployment's provider credentials")
+            .map_err(transient)?;
+        serde_json::from_str(secret.secret_string().unwrap_or_default())
+            .map(Some)
+            .map_err(|_| {
+                CallError::AccountProblem(
+                    "the deployment's provider secret is not {environment, client_id, client_secret, username, password}"
+                        .to_owned(),
+                )
+            })
+    }
+}
