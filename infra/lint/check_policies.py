@@ -4,7 +4,8 @@
 - only functions given the submissions queue (SUBMISSIONS_QUEUE_URL) may send to it;
 - only the submission functions (given PROVIDER_SECRET_ID: the worker, and the dead-letter
   handler, which looks invoices up at the provider) may read the provider's credentials;
-- only the function behind /v1/organization/provider may create, replace or delete secrets, and
+- only the function behind /v1/organization/provider (and numbering-ranges) may create, replace or
+  delete secrets, and
   only organizations' provider account secrets (their ARN pattern, under the stage's prefix);
   nobody touches those without being given their prefix (PROVIDER_ACCOUNTS_PREFIX);
 - no inline statement grants a wildcard action or resource, and no role carries a managed policy
@@ -27,7 +28,7 @@ WRITES = {
 }
 SECRET_WRITES = {"secretsmanager:CreateSecret", "secretsmanager:PutSecretValue", "secretsmanager:DeleteSecret"}
 ACCOUNTS = ":secret:invoicer/${AWS::StackName}/provider-accounts/*"
-CONNECTS = "/v1/organization/provider"
+CONNECTS = {"/v1/organization/provider", "/v1/organization/numbering-ranges"}
 PROVIDER_SECRET = ("ProviderCredentials", "ProviderSecretArn")
 MANAGED_POLICIES_ALLOWED = ("service-role/AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess")
 
@@ -77,7 +78,7 @@ def main():
                         and "PROVIDER_SECRET_ID" not in variables:
                     problems.append(f"{name} may read the provider's credentials")
                 on_accounts = ACCOUNTS in json.dumps(resource)
-                if action in SECRET_WRITES and (paths != {CONNECTS} or not on_accounts):
+                if action in SECRET_WRITES and (not paths or not paths <= CONNECTS or not on_accounts):
                     problems.append(f"{name} may {action} on {resource}")
                 if on_accounts and "PROVIDER_ACCOUNTS_PREFIX" not in variables:
                     problems.append(f"{name} may {action} organizations' provider accounts but has not their prefix")

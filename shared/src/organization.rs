@@ -1,9 +1,10 @@
-//! The organization as the API shows it (`GET /v1/organization`): its profile, and what may be
-//! shown of its Factus account (never a credential but the username and a masked client id).
+//! The organization as the API shows it (`GET /v1/organization`): its profile, what may be
+//! shown of its Factus account (never a credential but the username and a masked client id),
+//! and what it must hear about its numbering ranges, as last read.
 
 use serde_json::{Value, json};
 
-use crate::store::{OrganizationRecord, ProviderProfile};
+use crate::store::{OrganizationRecord, ProviderProfile, ReadRanges};
 
 /// `provider` of the organization: every field, `null` but `configured` when none is connected.
 pub fn provider_view(profile: Option<&ProviderProfile>) -> Value {
@@ -23,7 +24,10 @@ pub fn provider_view(profile: Option<&ProviderProfile>) -> Value {
     }
 }
 
-pub fn view(organization: &OrganizationRecord) -> Value {
+pub fn view(organization: &OrganizationRecord, ranges: Option<&ReadRanges>) -> Value {
+    let warnings = ranges.map_or_else(Vec::new, |read| {
+        crate::provider::ranges::warnings(&read.ranges, crate::clock::now().date())
+    });
     json!({
         "id": organization.id,
         "name": organization.name,
@@ -31,5 +35,6 @@ pub fn view(organization: &OrganizationRecord) -> Value {
         "dv": organization.dv,
         "created_at": organization.created_at,
         "provider": provider_view(organization.provider.as_ref()),
+        "warnings": warnings,
     })
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::aws::SdkConfig;
 use crate::bootstrap::State;
 use crate::config::{Config, vars};
-use crate::provider::directory::{DeploymentAccount, DirectorySettings, ProviderDirectory};
+use crate::provider::directory::ProviderDirectory;
 use crate::services::Services;
 
 /// Settings of the submission path (template parameters, short locally).
@@ -79,25 +79,8 @@ impl State for Submission {
             "the provider timeout must be shorter than the lease"
         );
         let services = Services::build(sdk, config)?;
-        let deployment = match (config.provider_secret_id(), &services.provider_account_nit) {
-            (Ok(secret_id), Some(nit)) => Some(DeploymentAccount {
-                secret_id: secret_id.to_owned(),
-                nit: nit.clone(),
-            }),
-            _ => None,
-        };
-        let providers = ProviderDirectory::new(
-            crate::aws::secrets_manager(sdk),
-            config.provider_accounts_prefix()?,
-            deployment,
-            services.store.clone(),
-            DirectorySettings {
-                urls: config.provider_urls()?,
-                timeout: settings.provider_timeout,
-                limit_per_minute: rate_limit(config)?,
-                ttl: seconds(vars::PROVIDER_ACCOUNT_CACHE_SECONDS, 300)?,
-            },
-        );
+        let providers =
+            ProviderDirectory::from_config(sdk, config, services.store.clone(), settings.provider_timeout)?;
         Ok(Self {
             services,
             providers,

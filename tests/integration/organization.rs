@@ -1,14 +1,16 @@
 //! The organization and its own Factus account: connected only when the account's company is
 //! the organization's NIT, kept in the organization's secret, shown masked, replaced in place,
-//! disconnected by an owner; nothing kept when Factus refuses.
+//! disconnected by an owner; nothing kept when Factus refuses. Its numbering ranges, read from
+//! the account, and a warning when one runs out.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::accounts::{member, signup, signup_unconnected};
-use crate::support::local_only;
+use crate::support::invoices::get;
 use crate::support::organizations::{
     account_secret, connect, disconnect, organization, own_sandbox_account, sandbox_account,
 };
+use crate::support::{local_only, sandbox};
 
 #[tokio::test]
 async fn an_owner_connects_the_organizations_own_account_sees_it_masked_replaces_it_and_disconnects_it() {
@@ -125,4 +127,62 @@ async fn admins_connect_only_owners_disconnect_and_each_organization_touches_onl
     assert_eq!(organization(&owner).await["provider"]["configured"], true);
     assert_eq!(account_secret(&owner.org_id).await, Some(credentials));
     assert_eq!(organization(&stranger).await["id"], stranger.org_id);
+}
+
+#[tokio::test]
+async fn the_accounts_numbering_ranges_are_listed_to_any_role_and_one_running_out_is_a_warning() {
+    let Some(_) = local_only("the provider sandbox's accounts") else {
+        return;
+    };
+    let owner = signup().await;
+    let viewer = member(&owner, "viewer").await;
+    let (status, listed) = get(&viewer, "/v1/organization/numbering-ranges").await;
+    assert_eq!(status, 200, "{listed}");
+    let bills = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|range| range["id"] == 8)
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        bills,
+        json!({"id": 8, "document": "21", "prefix": "SETP", "from": 990000000_u64, "to": 995000000_u64,
+               "current": bills["current"], "remaining": bills["remaining"],
+               "resolution_number": "18760000001", "valid_until": "2030-01-19", "active": true, "expired": false})
+    );
+    assert_eq!(listed["warnings"], json!([]));
+    assert_eq!(organization(&owner).await["warnings"], json!([]));
+
+    // The account's range comes down to 51 numbers: once read again, both say so.
+    let patched = sandbox::patch_of(
+        &owner.org_id,
+        "/v2/numbering-ranges/8/current",
+        &json!({"current": 994999950_u64}),
+    )
+    .await;
+    assert_eq!(patched, 200);
+    let mut warned = Value::Null;
+    // Read again once the ranges kept (two seconds locally) are old: a bound, not a timing.
+    for _ in 0..60 {
+        warned = get(&owner, "/v1/organization/numbering-ranges").await.1;
+        if warned["warnings"] != json!([]) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    let warning = &warned["warnings"][0];
+    assert_eq!(warning["numbering_range_id"], 8, "{warned}");
+    assert!(
+        warning["message"].as_str().unwrap().contains("has 51 of its"),
+        "{warning}"
+    );
+    assert_eq!(organization(&viewer).await["warnings"], warned["warnings"]);
+
+    let stranger = signup_unconnected().await;
+    let (status, refusal) = get(&stranger, "/v1/organization/numbering-ranges").await;
+    assert_eq!(
+        (status, &refusal["error"]["code"]),
+        (409, &json!("PROVIDER_NOT_CONFIGURED"))
+    );
 }

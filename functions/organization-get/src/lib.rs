@@ -1,5 +1,6 @@
 //! `GET /v1/organization` (any role): the caller's organization, with what may be shown of its
-//! Factus account.
+//! Factus account and the warnings of its numbering ranges as last read
+//! (`GET /v1/organization/numbering-ranges` reads them).
 
 use lambda_http::http::StatusCode;
 use shared::auth::{Caller, Permission};
@@ -13,8 +14,7 @@ pub async fn handle(services: &Services, request: Request) -> HandlerResult {
         .get_organization(&caller.org_id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    Ok(shared::http::json(
-        StatusCode::OK,
-        &shared::organization::view(&organization),
-    ))
+    let ranges = services.store.get_ranges(&caller.org_id).await?;
+    let shown = shared::organization::view(&organization, ranges.as_ref());
+    Ok(shared::http::json(StatusCode::OK, &shown))
 }

@@ -7,7 +7,11 @@
 //! `DELETE /v1/organization/provider` (owners): disconnects it, the profile first (no new
 //! invoice counts on it), then the secret.
 //!
-//! The credentials are never answered back and never logged.
+//! `GET /v1/organization/numbering-ranges` (any role): the ranges of the account that serves the
+//! organization ([`ranges`]).
+//!
+//! This is the one function that may write organizations' account secrets; the credentials are
+//! never answered back and never logged.
 
 use std::time::Duration;
 
@@ -21,10 +25,13 @@ use shared::json::{Json, Object};
 use shared::provider::accounts::AccountSecrets;
 use shared::provider::company::{Unverified, company_of};
 use shared::provider::credentials::{BaseUrls, Credentials, Environment};
+use shared::provider::directory::ProviderDirectory;
 use shared::secrecy::SecretString;
 use shared::services::Services;
 use shared::store::ProviderProfile;
 use shared::validation::{FieldError, Problems};
+
+mod ranges;
 
 const MAX_BODY_BYTES: usize = 8 * 1024;
 /// The longest credential field taken.
@@ -35,6 +42,8 @@ const MAX_FIELD: usize = 500;
 pub struct Connections {
     services: Services,
     secrets: AccountSecrets,
+    /// The account that serves each organization, for its numbering ranges.
+    providers: ProviderDirectory,
     http: reqwest::Client,
     urls: BaseUrls,
 }
@@ -42,22 +51,27 @@ pub struct Connections {
 impl State for Connections {
     fn build(sdk: &shared::aws::SdkConfig, config: &Config) -> anyhow::Result<Self> {
         let timeout = Duration::from_secs(config.number(vars::PROVIDER_TIMEOUT_SECONDS, 10)?);
+        let services = Services::build(sdk, config)?;
         Ok(Self {
-            services: Services::build(sdk, config)?,
             secrets: AccountSecrets::new(
                 shared::aws::secrets_manager(sdk),
                 config.provider_accounts_prefix()?,
             ),
+            providers: ProviderDirectory::from_config(sdk, config, services.store.clone(), timeout)?,
+            services,
             http: shared::provider::http_client(timeout)?,
             urls: config.provider_urls()?,
         })
     }
 }
 
+/// The gateway sends this function `PUT` and `DELETE /v1/organization/provider` and
+/// `GET /v1/organization/numbering-ranges` (template.yaml): the method says which.
 pub async fn handle(state: &Connections, request: Request) -> HandlerResult {
     match *request.method() {
         Method::PUT => connect(state, request).await,
         Method::DELETE => disconnect(state, request).await,
+        Method::GET => ranges::numbering_ranges(state, request).await,
         _ => Err(ApiError::MethodNotAllowed {
             allowed: vec!["PUT".to_owned(), "DELETE".to_owned()],
         }),
@@ -163,6 +177,7 @@ async fn connect(state: &Connections, request: Request) -> HandlerResult {
     if !store.set_provider_profile(&caller.org_id, Some(&profile)).await? {
         return Err(ApiError::NotFound);
     }
+    store.forget_ranges(&caller.org_id).await?;
     tracing::info!(
         environment = profile.environment.as_str(),
         "the organization's provider account is connected"
@@ -180,6 +195,7 @@ async fn disconnect(state: &Connections, request: Request) -> HandlerResult {
         .store
         .set_provider_profile(&caller.org_id, None)
         .await?;
+    state.services.store.forget_ranges(&caller.org_id).await?;
     state.secrets.delete(&caller.org_id).await?;
     tracing::info!("the organization's provider account is disconnected");
     Ok(shared::http::empty(StatusCode::NO_CONTENT))

@@ -53,6 +53,43 @@ pub struct DirectorySettings {
 }
 
 impl ProviderDirectory {
+    /// The directory the template configures: organizations' secrets under
+    /// `PROVIDER_ACCOUNTS_PREFIX`, the deployment's account when both `PROVIDER_SECRET_ID` and
+    /// `PROVIDER_ACCOUNT_NIT` are set, the two environments' URLs, the rate limit and how long
+    /// an account is kept (`PROVIDER_ACCOUNT_CACHE_SECONDS`, five minutes by default).
+    pub fn from_config(
+        sdk: &crate::aws::SdkConfig,
+        config: &crate::config::Config,
+        store: Store,
+        timeout: Duration,
+    ) -> anyhow::Result<Self> {
+        let deployment = match (config.provider_secret_id(), config.provider_account_nit()) {
+            (Ok(secret_id), Some(nit)) => Some(DeploymentAccount {
+                secret_id: secret_id.to_owned(),
+                nit: nit.to_owned(),
+            }),
+            _ => None,
+        };
+        let ttl = config.number(crate::config::vars::PROVIDER_ACCOUNT_CACHE_SECONDS, 300)?;
+        Ok(Self::new(
+            crate::aws::secrets_manager(sdk),
+            config.provider_accounts_prefix()?,
+            deployment,
+            store,
+            DirectorySettings {
+                urls: config.provider_urls()?,
+                timeout,
+                limit_per_minute: crate::submission::rate_limit(config)?,
+                ttl: Duration::from_secs(ttl),
+            },
+        ))
+    }
+
+    /// How long what was read is kept.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
     pub fn new(
         sdk_secrets: aws_sdk_secretsmanager::Client,
         prefix: &str,

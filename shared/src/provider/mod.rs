@@ -12,6 +12,7 @@ pub mod company;
 pub mod credentials;
 pub mod directory;
 pub mod pacer;
+pub mod ranges;
 mod request;
 mod token;
 
@@ -29,6 +30,7 @@ pub use request::{bill_request, provider_reference, split_reference};
 
 use crate::store::Store;
 use credentials::Credentials;
+use ranges::NumberingRange;
 use token::Tokens;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -472,20 +474,34 @@ impl Provider {
         if !answer.status.is_success() {
             return Err(unexpected("listing bills", &answer));
         }
-        let data = answer.content.get("data");
-        let rows = data
-            .and_then(|d| d.get("data"))
-            .and_then(Value::as_array)
-            .ok_or_else(|| CallError::Transient("the provider's bill list is unreadable".to_owned()))?;
-        let last_page = data
-            .and_then(|d| d.get("pagination"))
-            .and_then(|p| p.get("last_page"))
-            .and_then(Value::as_u64)
-            .unwrap_or(1);
-        Ok((
-            rows.iter().filter_map(answer::bill_of).collect(),
-            u64::from(page) < last_page,
-        ))
+        let (rows, more) = page_of(&answer, page, "bill")?;
+        Ok((rows.iter().filter_map(answer::bill_of).collect(), more))
+    }
+
+    /// `GET /v2/numbering-ranges`: the account's ranges, every page.
+    pub async fn numbering_ranges(&self, calls: &Calls) -> Result<Vec<NumberingRange>, CallError> {
+        let url = self.url("/v2/numbering-ranges");
+        let mut ranges = Vec::new();
+        for page in 1..=MAX_PAGES {
+            let page_text = page.to_string();
+            let answer = self
+                .send(calls, |token| {
+                    self.http
+                        .get(&url)
+                        .bearer_auth(token)
+                        .query(&[("per_page", PAGE), ("page", page_text.as_str())])
+                })
+                .await?;
+            if !answer.status.is_success() {
+                return Err(unexpected("listing numbering ranges", &answer));
+            }
+            let (rows, more) = page_of(&answer, page, "numbering range")?;
+            ranges.extend(rows.iter().filter_map(NumberingRange::of_row));
+            if !more {
+                break;
+            }
+        }
+        Ok(ranges)
     }
 
     /// `GET /v2/bills/{number}`: the whole bill, with its CUFE and links.
@@ -566,6 +582,22 @@ impl Provider {
             _ => Err(unexpected("deleting a bill", &answer)),
         }
     }
+}
+
+/// The rows of page `page` of a paginated list (`data.data`, `data.pagination.last_page`), and
+/// whether more pages follow.
+fn page_of<'a>(answer: &'a Answer, page: u32, what: &str) -> Result<(&'a Vec<Value>, bool), CallError> {
+    let data = answer.content.get("data");
+    let rows = data
+        .and_then(|d| d.get("data"))
+        .and_then(Value::as_array)
+        .ok_or_else(|| CallError::Transient(format!("the provider's {what} list is unreadable")))?;
+    let last_page = data
+        .and_then(|d| d.get("pagination"))
+        .and_then(|p| p.get("last_page"))
+        .and_then(Value::as_u64)
+        .unwrap_or(1);
+    Ok((rows, u64::from(page) < last_page))
 }
 
 /// An answer a read did not expect.

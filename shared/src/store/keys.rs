@@ -10,6 +10,9 @@ pub fn org(org_id: &str) -> String {
 
 pub const ORG_PROFILE: &str = "ORG";
 
+/// The organization's provider account's numbering ranges, as last read.
+pub const NUMBERING_RANGES: &str = "RANGES";
+
 pub fn user(user_id: &str) -> String {
     format!("USER#{user_id}")
 }

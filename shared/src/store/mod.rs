@@ -34,7 +34,7 @@ pub use budget::{AccountState, Block, Lane, PaceCell, Reservation};
 pub use idempotency::{IdempotencyRecord, Replay};
 pub use invoices::{CreateInvoiceError, InvoiceFilter, RecoveryEntry, RetryError};
 pub use lockout::Guess;
-pub use organizations::ProviderProfile;
+pub use organizations::{ProviderProfile, ReadRanges};
 pub use sessions::Session;
 pub use submission::{Claim, Guard, Terminal};
 pub use users::{Credentials, EmailTaken, OrganizationRecord, UserRecord};

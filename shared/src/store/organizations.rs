@@ -1,12 +1,22 @@
 //! An organization's profile item (`ORG#<org>`, `ORG`): read for `GET /v1/organization`, and
 //! what may be shown of its Factus account, set when one is connected and removed with it (the
-//! credentials themselves live in Secrets Manager, never here).
+//! credentials themselves live in Secrets Manager, never here); and its account's numbering
+//! ranges as last read (`ORG#<org>`, `RANGES`), kept briefly.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
-use super::{OrganizationRecord, Store, applied, key, keys, record};
+use super::{OrganizationRecord, Store, applied, item, key, keys, record};
 use crate::provider::credentials::Environment;
+use crate::provider::ranges::NumberingRange;
+
+/// An account's numbering ranges as last read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadRanges {
+    pub ranges: Vec<NumberingRange>,
+    /// When they were read (epoch ms).
+    pub read_at_ms: i64,
+}
 
 /// What is shown of an organization's Factus account.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,5 +62,40 @@ impl Store {
             None => update.update_expression("REMOVE #p"),
         };
         applied(update.send().await)
+    }
+
+    /// The organization's account's numbering ranges as last read, if they were.
+    pub async fn get_ranges(&self, org_id: &str) -> anyhow::Result<Option<ReadRanges>> {
+        self.get(keys::org(org_id), keys::NUMBERING_RANGES.to_owned(), false)
+            .await?
+            .map(record)
+            .transpose()
+    }
+
+    pub async fn put_ranges(&self, org_id: &str, ranges: &ReadRanges) -> anyhow::Result<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item(
+                ranges,
+                keys::org(org_id),
+                keys::NUMBERING_RANGES.to_owned(),
+            )?))
+            .send()
+            .await
+            .map_err(aws_sdk_dynamodb::Error::from)?;
+        Ok(())
+    }
+
+    /// Forgets the ranges read (another account, or none, serves the organization now).
+    pub async fn forget_ranges(&self, org_id: &str) -> anyhow::Result<()> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::org(org_id), keys::NUMBERING_RANGES.to_owned())))
+            .send()
+            .await
+            .map_err(aws_sdk_dynamodb::Error::from)?;
+        Ok(())
     }
 }

@@ -21,6 +21,20 @@ pub async fn data_of(org_id: &str, path: &str) -> Value {
     json_of(http().get(url(path)).bearer_auth(org_token(org_id).await)).await["data"].take()
 }
 
+/// `PATCH` a sandbox path with `body` as the client of the organization's account would: the
+/// status.
+pub async fn patch_of(org_id: &str, path: &str, body: &Value) -> u16 {
+    http()
+        .patch(url(path))
+        .bearer_auth(org_token(org_id).await)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
 /// A sandbox access token of the organization's own account.
 async fn org_token(org_id: &str) -> String {
     let credentials = super::organizations::account_secret(org_id)

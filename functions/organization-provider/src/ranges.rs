@@ -1,0 +1,102 @@
+//! `GET /v1/organization/numbering-ranges`: the ranges of the account that serves the
+//! organization, as last read if that was recently, else read from Factus now; and what the
+//! organization must hear about them.
+
+use std::time::Duration;
+
+use lambda_http::http::StatusCode;
+use serde_json::json;
+use shared::auth::{Caller, Permission};
+use shared::clock;
+use shared::http::{ApiError, HandlerResult, Request};
+use shared::metrics::Metrics;
+use shared::provider::ranges::{NumberingRange, warnings};
+use shared::provider::{CallError, Calls};
+use shared::store::ReadRanges;
+use shared::validation::FieldError;
+
+use crate::Connections;
+
+/// Time kept in hand before the request's deadline for answering.
+const ANSWER_MARGIN_MS: i64 = 2_000;
+/// The time given to Factus when the request says no deadline.
+const WITHOUT_DEADLINE_MS: i64 = 20_000;
+
+pub async fn numbering_ranges(state: &Connections, request: Request) -> HandlerResult {
+    let caller = Caller::authorize(&request, &state.services.tokens, Permission::Read).await?;
+    let store = &state.services.store;
+    let now_ms = clock::epoch_ms(clock::now());
+    let kept_ms = i64::try_from(state.providers.ttl().as_millis()).unwrap_or(i64::MAX);
+    if let Some(read) = store.get_ranges(&caller.org_id).await?
+        && now_ms - read.read_at_ms < kept_ms
+    {
+        return Ok(answer(&read.ranges));
+    }
+    let provider = state
+        .providers
+        .of(&caller.org_id)
+        .await
+        .map_err(refusal)?
+        .ok_or(ApiError::ProviderNotConfigured)?;
+    let deadline =
+        shared::http::deadline_ms(&request).unwrap_or(now_ms + WITHOUT_DEADLINE_MS) - ANSWER_MARGIN_MS;
+    let ranges = provider
+        .numbering_ranges(&Calls::new(0, deadline))
+        .await
+        .map_err(refusal)?;
+    let read = ReadRanges {
+        ranges,
+        read_at_ms: clock::epoch_ms(clock::now()),
+    };
+    store.put_ranges(&caller.org_id, &read).await?;
+    let found = warnings(&read.ranges, clock::now().date());
+    if !found.is_empty() {
+        tracing::warn!(warnings = found.len(), "numbering ranges run out or end soon");
+        let mut metrics = Metrics::default();
+        metrics.count("NumberingRangeWarnings", found.len() as u64);
+        metrics.emit("organization-provider");
+    }
+    Ok(answer(&read.ranges))
+}
+
+fn answer(ranges: &[NumberingRange]) -> lambda_http::Response<lambda_http::Body> {
+    let data: Vec<serde_json::Value> = ranges
+        .iter()
+        .map(|range| {
+            let mut shown = json!(range);
+            shown["remaining"] = json!(range.remaining());
+            shown
+        })
+        .collect();
+    let body = json!({
+        "data": data,
+        "next_cursor": null,
+        "warnings": warnings(ranges, clock::now().date()),
+    });
+    shared::http::json(StatusCode::OK, &body)
+}
+
+/// A provider call that could not be made: 503 when it may work later, 409 when the account
+/// itself cannot work (its credentials refused).
+fn refusal(error: CallError) -> ApiError {
+    match error {
+        CallError::AccountProblem(reason) => ApiError::InvalidState(format!(
+            "the organization's Factus account cannot be used: {reason}"
+        )),
+        CallError::Paced(wait) => unavailable(wait),
+        CallError::Transient(cause) => {
+            tracing::warn!(cause, "the numbering ranges could not be read: answering 503");
+            unavailable(Duration::from_secs(5))
+        }
+    }
+}
+
+fn unavailable(wait: Duration) -> ApiError {
+    ApiError::Unavailable {
+        failing: vec![FieldError::new(
+            "provider",
+            "Factus cannot be reached at the moment",
+        )],
+        retry_after_seconds: wait.as_secs().max(1),
+    }
+}
