@@ -39,7 +39,6 @@ LOCAL_PARAMS := \
 	--param RetryBaseDelaySeconds=1 \
 	--param RetryMaxDelaySeconds=2 \
 	--param RecoverAfterSeconds=30 \
-	--param ProviderAccountNit=900373076 \
 	--param ProviderAccountCacheSeconds=2
 STACK := target/debug/local-stack
 STACK_ARGS := --emulator $(EMU_VENV)/bin/ministack --cargo-lambda $(TOOLS_VENV)/bin/cargo-lambda \
@@ -131,6 +130,7 @@ FUZZ_SECONDS ?= 1800
 contract: $(CONTRACT_VENV)/.installed
 	@mkdir -p target/contract
 	CONTRACT_API_URL="$${CONTRACT_API_URL:-$$($(PYTHON) -c 'import json, os; print(json.load(open(os.environ["INVOICER_STACK"]))["api_url"])')}" \
+	CONTRACT_SANDBOX_URL="$${INVOICER_STACK:+$$($(PYTHON) -c 'import json, os; print(json.load(open(os.environ["INVOICER_STACK"]))["services"]["provider-sandbox"])')}" \
 	SCHEMATHESIS_HOOKS=infra/contract/hooks.py \
 	bash -c '$(CONTRACT_VENV)/bin/schemathesis run openapi.yaml --url "$$CONTRACT_API_URL" --no-color \
 		$(or $(SCHEMATHESIS_ARGS),$(SCHEMATHESIS_RUN)) \

@@ -4,8 +4,8 @@
 - only functions given the submissions queue (SUBMISSIONS_QUEUE_URL) may send to it;
 - only the submission functions (given PROVIDER_SECRET_ID: the worker, and the dead-letter
   handler, which looks invoices up at the provider) may read the provider's credentials;
-- only the function behind /v1/organization/provider (and numbering-ranges) may create, replace or
-  delete secrets, and
+- only the function behind /v1/organization/provider (which also serves the organization's
+  numbering ranges and their defaults) may create, replace or delete secrets, and
   only organizations' provider account secrets (their ARN pattern, under the stage's prefix);
   nobody touches those without being given their prefix (PROVIDER_ACCOUNTS_PREFIX);
 - no inline statement grants a wildcard action or resource, and no role carries a managed policy
@@ -26,9 +26,13 @@ WRITES = {
     "sqs:SendMessage", "sqs:DeleteMessage", "secretsmanager:PutSecretValue",
     "secretsmanager:CreateSecret", "secretsmanager:DeleteSecret",
 }
-SECRET_WRITES = {"secretsmanager:CreateSecret", "secretsmanager:PutSecretValue", "secretsmanager:DeleteSecret"}
+SECRET_WRITES = {
+    "secretsmanager:CreateSecret", "secretsmanager:PutSecretValue", "secretsmanager:DeleteSecret",
+    "secretsmanager:UpdateSecret", "secretsmanager:RestoreSecret", "secretsmanager:PutResourcePolicy",
+    "secretsmanager:DeleteResourcePolicy", "secretsmanager:UpdateSecretVersionStage",
+}
 ACCOUNTS = ":secret:invoicer/${AWS::StackName}/provider-accounts/*"
-CONNECTS = {"/v1/organization/provider", "/v1/organization/numbering-ranges"}
+CONNECTS = {"/v1/organization/provider", "/v1/organization/numbering-ranges", "/v1/organization"}
 PROVIDER_SECRET = ("ProviderCredentials", "ProviderSecretArn")
 MANAGED_POLICIES_ALLOWED = ("service-role/AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess")
 
@@ -77,7 +81,12 @@ def main():
                 if action == "secretsmanager:GetSecretValue" and mentions(resource, PROVIDER_SECRET) \
                         and "PROVIDER_SECRET_ID" not in variables:
                     problems.append(f"{name} may read the provider's credentials")
-                on_accounts = ACCOUNTS in json.dumps(resource)
+                text = json.dumps(resource)
+                on_accounts = ACCOUNTS in text
+                # A secret named by pattern must be exactly the organizations' accounts: nothing
+                # broader (secret:*, secret:invoicer/*) slips through.
+                if ":secret:" in text and not on_accounts:
+                    problems.append(f"{name}: {action} on {resource} names secrets by a pattern")
                 if action in SECRET_WRITES and (not paths or not paths <= CONNECTS or not on_accounts):
                     problems.append(f"{name} may {action} on {resource}")
                 if on_accounts and "PROVIDER_ACCOUNTS_PREFIX" not in variables:

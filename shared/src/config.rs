@@ -27,6 +27,7 @@ pub mod vars {
     pub const PROVIDER_SANDBOX_URL: &str = "PROVIDER_SANDBOX_URL";
     pub const PROVIDER_PRODUCTION_URL: &str = "PROVIDER_PRODUCTION_URL";
     pub const PROVIDER_ACCOUNT_NIT: &str = "PROVIDER_ACCOUNT_NIT";
+    pub const PROVIDER_ACCOUNT_ORGANIZATION_ID: &str = "PROVIDER_ACCOUNT_ORGANIZATION_ID";
     pub const PROVIDER_ACCOUNT_CACHE_SECONDS: &str = "PROVIDER_ACCOUNT_CACHE_SECONDS";
 }
 
@@ -45,7 +46,7 @@ pub struct Config {
     values: HashMap<&'static str, String>,
 }
 
-const ALL: [&str; 19] = [
+const ALL: [&str; 20] = [
     vars::TABLE_NAME,
     vars::SUBMISSIONS_QUEUE_URL,
     vars::JWT_SECRET_ID,
@@ -64,6 +65,7 @@ const ALL: [&str; 19] = [
     vars::PROVIDER_SANDBOX_URL,
     vars::PROVIDER_PRODUCTION_URL,
     vars::PROVIDER_ACCOUNT_NIT,
+    vars::PROVIDER_ACCOUNT_ORGANIZATION_ID,
     vars::PROVIDER_ACCOUNT_CACHE_SECONDS,
 ];
 
@@ -143,9 +145,14 @@ impl Config {
         ))
     }
 
-    /// The NIT of the company of the deployment's own provider account, if it has one.
-    pub fn provider_account_nit(&self) -> Option<&str> {
-        self.get(vars::PROVIDER_ACCOUNT_NIT).ok()
+    /// The one organization the deployment's own provider account serves, if it has one: its
+    /// id and its NIT (the account's company's), both set (`PROVIDER_ACCOUNT_ORGANIZATION_ID`,
+    /// `PROVIDER_ACCOUNT_NIT`).
+    pub fn provider_account_holder(&self) -> Option<crate::provider::directory::AccountHolder> {
+        Some(crate::provider::directory::AccountHolder {
+            org_id: self.get(vars::PROVIDER_ACCOUNT_ORGANIZATION_ID).ok()?.to_owned(),
+            nit: self.get(vars::PROVIDER_ACCOUNT_NIT).ok()?.to_owned(),
+        })
     }
 
     /// The prefix of the names of organizations' provider account secrets.

@@ -17,6 +17,7 @@ pub mod invoice_pages;
 pub mod invoices;
 pub mod json;
 pub mod metrics;
+pub mod numbering;
 pub mod organization;
 pub mod pagination;
 pub mod provider;

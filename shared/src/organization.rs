@@ -35,6 +35,7 @@ pub fn view(organization: &OrganizationRecord, ranges: Option<&ReadRanges>) -> V
         "dv": organization.dv,
         "created_at": organization.created_at,
         "provider": provider_view(organization.provider.as_ref()),
+        "default_numbering_ranges": organization.default_numbering_ranges,
         "warnings": warnings,
     })
 }

@@ -8,9 +8,11 @@ use crate::auth::{KeyRing, Tokens};
 use crate::aws::SdkConfig;
 use crate::bootstrap::State;
 use crate::config::Config;
+use crate::http::ApiError;
 use crate::invoices::Invoice;
+use crate::provider::directory::AccountHolder;
 use crate::queue::{InvoiceMessage, Queue};
-use crate::store::Store;
+use crate::store::{OrganizationRecord, Store};
 
 pub struct Services {
     pub store: Store,
@@ -21,9 +23,8 @@ pub struct Services {
     pub recover_after: Duration,
     /// The provider account's pace for submissions: one every this many milliseconds.
     pub provider_interval_ms: i64,
-    /// The NIT of the company of the deployment's own provider account, if it has one: the one
-    /// organization that account serves.
-    pub provider_account_nit: Option<String>,
+    /// The one organization the deployment's own provider account serves, if it has one.
+    pub provider_account_holder: Option<AccountHolder>,
 }
 
 impl Services {
@@ -44,20 +45,23 @@ impl Services {
         Ok(())
     }
 
-    /// Refuses with 409 `PROVIDER_NOT_CONFIGURED` an organization that no Factus account serves
-    /// (neither its own, nor the deployment's for its NIT): nothing of it is to be stored.
-    pub async fn require_provider(&self, org_id: &str) -> Result<(), crate::http::ApiError> {
+    /// The organization, if a Factus account serves it (its own, or the deployment's for its
+    /// NIT); else 409 `PROVIDER_NOT_CONFIGURED`: nothing of it is to be stored.
+    pub async fn organization_served(&self, org_id: &str) -> Result<OrganizationRecord, ApiError> {
         let organization = self
             .store
             .get_organization(org_id)
             .await?
-            .ok_or(crate::http::ApiError::NotFound)?;
+            .ok_or(ApiError::NotFound)?;
         let served = organization.provider.is_some()
-            || self.provider_account_nit.as_deref() == Some(organization.nit.as_str());
+            || self
+                .provider_account_holder
+                .as_ref()
+                .is_some_and(|holder| holder.holds(&organization));
         if served {
-            Ok(())
+            Ok(organization)
         } else {
-            Err(crate::http::ApiError::ProviderNotConfigured)
+            Err(ApiError::ProviderNotConfigured)
         }
     }
 
@@ -84,7 +88,7 @@ impl State for Services {
                 .ok()
                 .map(|url| Queue::new(sdk, url)),
             recover_after: config.recover_after(),
-            provider_account_nit: config.provider_account_nit().map(str::to_owned),
+            provider_account_holder: config.provider_account_holder(),
             provider_interval_ms: crate::provider::pacer::lane_interval_ms(
                 crate::submission::rate_limit(config)?,
                 crate::provider::pacer::Lane::Submissions,

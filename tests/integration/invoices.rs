@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use crate::support::accounts::{member, signup};
 use crate::support::events::event;
 use crate::support::invoices::{create, example, get, post};
-use crate::support::runtime::{LoneFunction, environment_of};
-use crate::support::{api, emulator_sdk, http, local_only, stack, unique};
+use crate::support::runtime::{LoneFunction, environment_of, own_queue};
+use crate::support::{api, http, local_only, stack, unique};
 
 #[tokio::test]
 async fn a_created_invoice_is_queued_with_its_totals_to_the_cent() {
@@ -395,19 +395,6 @@ async fn only_a_failed_invoice_can_be_retried() {
 }
 
 /// A queue of the test's own, so that no consumer of the stack takes its messages.
-async fn own_queue() -> (aws_sdk_sqs::Client, String) {
-    let sqs = aws_sdk_sqs::Client::new(&emulator_sdk().await);
-    let url = sqs
-        .create_queue()
-        .queue_name(unique("test-submissions"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    (sqs, url)
-}
-
 /// Receives from `url` until a message names `invoice_id`; answers its body.
 async fn message_for(sqs: &aws_sdk_sqs::Client, url: &str, invoice_id: &str) -> Option<Value> {
     for _ in 0..20 {

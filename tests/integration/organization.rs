@@ -6,7 +6,8 @@
 use serde_json::{Value, json};
 
 use crate::support::accounts::{member, signup, signup_unconnected};
-use crate::support::invoices::get;
+use crate::support::batches::post as post_batch;
+use crate::support::invoices::{example, get, post, wait_for};
 use crate::support::organizations::{
     account_secret, connect, disconnect, organization, own_sandbox_account, sandbox_account,
 };
@@ -185,4 +186,101 @@ async fn the_accounts_numbering_ranges_are_listed_to_any_role_and_one_running_ou
         (status, &refusal["error"]["code"]),
         (409, &json!("PROVIDER_NOT_CONFIGURED"))
     );
+}
+
+/// `PATCH /v1/organization` with `body`: its status and answer.
+async fn patch_organization(account: &crate::support::accounts::Account, body: &Value) -> (u16, Value) {
+    let response = crate::support::http()
+        .patch(crate::support::api("/v1/organization"))
+        .header("authorization", account.bearer())
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_default_range_is_one_of_the_accounts_and_invoices_take_it_unless_they_name_another_of_its() {
+    let Some(_) = local_only("the provider sandbox's accounts") else {
+        return;
+    };
+    let owner = signup().await;
+    // Not a range of sales invoices (9 is the credit notes'), not the account's, not a document.
+    for (body, field) in [
+        (
+            json!({"default_numbering_ranges": {"21": 9}}),
+            "default_numbering_ranges.21",
+        ),
+        (
+            json!({"default_numbering_ranges": {"21": 77}}),
+            "default_numbering_ranges.21",
+        ),
+        (
+            json!({"default_numbering_ranges": {"99": 8}}),
+            "default_numbering_ranges.99",
+        ),
+    ] {
+        let (status, refusal) = patch_organization(&owner, &body).await;
+        assert_eq!(
+            (status, &refusal["error"]["details"][0]["field"]),
+            (422, &json!(field)),
+            "{refusal}"
+        );
+    }
+    let issuer = member(&owner, "issuer").await;
+    assert_eq!(
+        patch_organization(&issuer, &json!({"default_numbering_ranges": {"21": 8}}))
+            .await
+            .0,
+        403
+    );
+    let (status, shown) =
+        patch_organization(&owner, &json!({"default_numbering_ranges": {"21": 8, "22": 9}})).await;
+    assert_eq!(status, 200, "{shown}");
+    assert_eq!(shown["default_numbering_ranges"], json!({"21": 8, "22": 9}));
+    assert_eq!(
+        organization(&owner).await["default_numbering_ranges"],
+        json!({"21": 8, "22": 9})
+    );
+    let (_, shown) = patch_organization(&owner, &json!({"default_numbering_ranges": {"22": null}})).await;
+    assert_eq!(shown["default_numbering_ranges"], json!({"21": 8}));
+
+    // An invoice that names no range takes the default, and is issued in it.
+    let mut plain = example();
+    plain.as_object_mut().unwrap().remove("numbering_range_id");
+    let response = post(&owner, &plain, None).await;
+    assert_eq!(response.status(), 202);
+    let invoice: Value = response.json().await.unwrap();
+    assert_eq!(invoice["numbering_range_id"], 8, "{invoice}");
+    let ended = wait_for(
+        &owner,
+        invoice["id"].as_str().unwrap(),
+        &["accepted", "rejected", "failed"],
+    )
+    .await;
+    assert_eq!(ended["status"], "accepted", "{ended}");
+    assert!(ended["number"].as_str().unwrap().starts_with("SETP"), "{ended}");
+    // One that names a range not of the account's is refused, alone or in a lot.
+    let mut named = example();
+    named["numbering_range_id"] = json!(77);
+    let response = post(&owner, &named, None).await;
+    assert_eq!(response.status(), 422);
+    let refusal: Value = response.json().await.unwrap();
+    assert_eq!(
+        refusal["error"]["details"][0]["field"], "numbering_range_id",
+        "{refusal}"
+    );
+    let lot = json!({"invoices": [named, example()]}).to_string();
+    let response = post_batch(&owner, "application/json", lot, None, "").await;
+    assert_eq!(response.status(), 202);
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(
+        (&answer["total"], &answer["invalid_count"]),
+        (&json!(1), &json!(1)),
+        "{answer}"
+    );
+    assert_eq!(answer["invalid"][0]["index"], 0);
+    assert_eq!(answer["invalid"][0]["errors"][0]["field"], "numbering_range_id");
 }

@@ -1,7 +1,8 @@
 //! Each organization issues through its own Factus account, under its own NIT: two organizations
 //! at once, each invoice issued by its own company; one organization's rejected bill blocks only
 //! its own account; no account, no invoice (409, nothing stored); the deployment's account serves
-//! only the organization of its company's NIT; credentials replaced mid-batch lose nothing.
+//! only the one organization named for it, of its company's NIT; credentials replaced mid-batch
+//! lose nothing.
 
 use std::collections::BTreeMap;
 
@@ -10,9 +11,11 @@ use shared::provider::provider_reference;
 
 use crate::support::accounts::{Account, signup, signup_as, signup_unconnected};
 use crate::support::batches::{ENDED, HEADER, csv, post as post_batch, row, wait_for};
-use crate::support::invoices::{create, example, get, post as post_invoice, wait_for as invoice_wait_for};
+use crate::support::events::event_of;
+use crate::support::invoices::{example, get, post as post_invoice};
 use crate::support::organizations::{connect, organization, own_sandbox_account};
-use crate::support::{local_only, sandbox};
+use crate::support::runtime::{LoneFunction, environment_of, own_queue};
+use crate::support::{local_only, sandbox, stack};
 
 /// The NIT of the company that issued each reference under `prefix`.
 async fn issuers(prefix: &str) -> BTreeMap<String, String> {
@@ -104,26 +107,57 @@ async fn an_organization_no_account_serves_gets_409_on_invoices_and_batches_and_
 }
 
 #[tokio::test]
-async fn the_deployments_own_account_serves_only_the_organization_of_its_companys_nit() {
-    let Some(_) = local_only("the local stack's own provider account") else {
+async fn the_deployments_own_account_serves_only_the_organization_named_for_it_and_of_its_nit() {
+    let Some(_) = local_only("to start functions with the deployment's account named for one organization")
+    else {
         return;
     };
-    // The local stack's account is the sandbox's default company, NIT 900373076.
-    let owner = signup_as("900373076", "4").await;
-    let invoice = create(&owner).await;
-    let ended = invoice_wait_for(
-        &owner,
-        invoice["id"].as_str().unwrap(),
-        &["accepted", "rejected", "failed"],
-    )
-    .await;
+    // The local stack's own account is the sandbox's default company, NIT 900373076; the stack
+    // names no organization for it, so an organization of that NIT gets nothing of it.
+    let (holder, stranger) = (
+        signup_as("900373076", "4").await,
+        signup_as("900373076", "4").await,
+    );
+    assert_eq!(post_invoice(&holder, &example(), None).await.status(), 409);
+    // Functions of a deployment that names `holder` for its account (each on a queue of its own).
+    let (_, queue) = own_queue().await;
+    let with_holder = |function: &str| {
+        let mut environment = environment_of(function, &stack().emulator_url);
+        environment.insert("PROVIDER_ACCOUNT_NIT".to_owned(), "900373076".to_owned());
+        environment.insert(
+            "PROVIDER_ACCOUNT_ORGANIZATION_ID".to_owned(),
+            holder.org_id.clone(),
+        );
+        environment.insert("SUBMISSIONS_QUEUE_URL".to_owned(), queue.clone());
+        environment
+    };
+    let create = LoneFunction::start("invoices-create", &with_holder("invoices-create")).await;
+    let worker = LoneFunction::start("submit-worker", &with_holder("submit-worker")).await;
+    let created = |account| {
+        let event = event_of("invoices-create", "create.json", account, "");
+        create.invoke(serde_json::from_str(&event).unwrap())
+    };
+    let refused = created(&stranger).await.unwrap();
+    assert_eq!(
+        refused["statusCode"], 409,
+        "the same NIT, another organization: {refused}"
+    );
+    let answer = created(&holder).await.unwrap();
+    assert_eq!(answer["statusCode"], 202, "{answer}");
+    let invoice: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
+    let id = invoice["id"].as_str().unwrap();
+    let worked = worker
+        .invoke(serde_json::from_str(&event_of("submit-worker", "one-invoice.json", &holder, id)).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(worked["batchItemFailures"], json!([]), "{worked}");
+    let (_, ended) = get(&holder, &format!("/v1/invoices/{id}")).await;
     assert_eq!(ended["status"], "accepted", "{ended}");
-    let reference = provider_reference(&owner.org_id, invoice["reference_code"].as_str().unwrap());
-    let issuer = issuers(&reference).await.remove(&reference);
-    assert_eq!(issuer.as_deref(), Some("900373076"));
-    // Any other NIT is not that account's: no invoice.
-    let stranger = signup_unconnected().await;
-    assert_eq!(post_invoice(&stranger, &example(), None).await.status(), 409);
+    let reference = provider_reference(&holder.org_id, invoice["reference_code"].as_str().unwrap());
+    assert_eq!(
+        issuers(&reference).await.remove(&reference).as_deref(),
+        Some("900373076")
+    );
 }
 
 #[tokio::test]

@@ -83,6 +83,7 @@ pub async fn handle(services: &Services, request: Request) -> HandlerResult {
         dv: signup.nit.dv().to_string(),
         created_at: created_at.clone(),
         provider: None,
+        default_numbering_ranges: Default::default(),
     };
     let owner = UserRecord {
         id: shared::ids::new_id(),

@@ -17,7 +17,7 @@ use futures_util::{StreamExt, stream};
 use serde_json::Value;
 use shared::auth::Caller;
 use shared::clock;
-use shared::domain::batch::{InputError, InvalidInput, Parsed, Position};
+use shared::domain::batch::{InvalidInput, Parsed, Position};
 use shared::http::ApiError;
 use shared::invoices::Invoice;
 use shared::queue::ChunkMessage;
@@ -254,16 +254,8 @@ async fn store_all(
 
 /// The invalid entry of an invoice whose reference code `code` the organization uses already.
 fn taken_entry(position: Position, code: &str, existing: &str) -> InvalidInput {
-    let line = match position {
-        Position::Line(line) => Some(line),
-        Position::Index(_) => None,
-    };
-    let error = InputError {
-        field: "reference_code".to_owned(),
-        line,
-        message: format!("{code} is already used by invoice {existing}"),
-    };
-    InvalidInput::at(position, Some(code.to_owned()), vec![error])
+    let message = format!("{code} is already used by invoice {existing}");
+    InvalidInput::of_field(position, code, "reference_code", message)
 }
 
 /// Releases the stored invoices: chunk messages of up to 50, ten messages per call; `false` when

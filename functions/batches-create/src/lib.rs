@@ -11,12 +11,13 @@ use lambda_http::http::StatusCode;
 use serde_json::{Value, json};
 use shared::auth::{Caller, Permission};
 use shared::clock;
-use shared::domain::batch::{Invalid, Parsed, Position, Refused, parse_json};
+use shared::domain::batch::{Invalid, InvalidInput, Parsed, Position, Refused, parse_json};
 use shared::domain::batch_csv::parse_csv;
 use shared::http::{ApiError, HandlerResult, Query, Request, body_bytes, deadline_ms, header};
 use shared::idempotency::{IdempotencyKey, replay};
+use shared::numbering;
 use shared::services::Services;
-use shared::store::Replay;
+use shared::store::{OrganizationRecord, Replay};
 use shared::validation::FieldError;
 
 /// Lambda takes 6 MB synchronously, and base64 inflates a binary body by a third.
@@ -75,6 +76,46 @@ fn parse(upload: &Upload<'_>, body: &[u8]) -> Result<Parsed, ApiError> {
     })
 }
 
+/// Each valid invoice with its numbering range settled (`shared::numbering`): the
+/// organization's default, or the one it names, which must be one of the account's (else it
+/// is invalid).
+async fn with_ranges(
+    services: &Services,
+    organization: &OrganizationRecord,
+    parsed: Parsed,
+) -> Result<Parsed, ApiError> {
+    let Parsed { valid, mut invalid } = parsed;
+    let named = valid.iter().any(|(_, input)| input.numbering_range_id.is_some());
+    let ranges = match named {
+        true => services.store.get_ranges(&organization.id).await?,
+        false => None,
+    };
+    let defaults = &organization.default_numbering_ranges;
+    let mut settled = Vec::with_capacity(valid.len());
+    for (position, mut input) in valid {
+        match numbering::settle(input.numbering_range_id, defaults, ranges.as_ref()) {
+            Ok(range) => {
+                input.numbering_range_id = range;
+                settled.push((position, input));
+            }
+            Err(message) => {
+                let code = input.reference_code.as_str();
+                invalid.push(InvalidInput::of_field(
+                    position,
+                    code,
+                    "numbering_range_id",
+                    message,
+                ));
+            }
+        }
+    }
+    invalid.sort();
+    Ok(Parsed {
+        valid: settled,
+        invalid,
+    })
+}
+
 /// The problems of the recorded invalid inputs, as the details of a 422, and how many more
 /// there are.
 pub(crate) fn every_problem(invalid: &Invalid) -> ApiError {
@@ -115,7 +156,7 @@ pub async fn handle(services: &Services, request: Request) -> HandlerResult {
         });
     }
     let key = IdempotencyKey::of(&request)?;
-    services.require_provider(&caller.org_id).await?;
+    let organization = services.organization_served(&caller.org_id).await?;
     let now = clock::now();
     let ingest_deadline = deadline_ms(&request)
         .map_or(clock::epoch_ms(now) + INGEST_WITHOUT_DEADLINE_MS, |deadline| {
@@ -128,7 +169,10 @@ pub async fn handle(services: &Services, request: Request) -> HandlerResult {
         }
     }
     let answer = match parse(&upload, body) {
-        Ok(parsed) => ingest::ingest(services, &caller, parsed, all_or_nothing, ingest_deadline).await,
+        Ok(parsed) => match with_ranges(services, &organization, parsed).await {
+            Ok(parsed) => ingest::ingest(services, &caller, parsed, all_or_nothing, ingest_deadline).await,
+            Err(error) => Err(error),
+        },
         Err(error) => Err(error),
     };
     if let Some(key) = &key {

@@ -1,8 +1,9 @@
 //! `POST /v1/invoices`: validates an invoice, computes its totals, and stores it `queued` with
 //! its reference code's uniqueness item (and, with an `Idempotency-Key`, the record that replays
 //! this answer) in one transaction; then queues it for submission. Three round trips (the first
-//! reads the organization: no Factus account serving it is a 409). If the message cannot be
-//! sent, the invoice stays `queued` and the reconciler queues it again.
+//! reads the organization: no Factus account serving it is a 409; its default numbering range is
+//! the invoice's unless it names one, which must be one of the account's, a fourth round trip).
+//! If the message cannot be sent, the invoice stays `queued` and the reconciler queues it again.
 
 use lambda_http::http::StatusCode;
 use shared::auth::{Caller, Permission};
@@ -11,9 +12,10 @@ use shared::domain::invoice::InvoiceInput;
 use shared::http::{ApiError, HandlerResult, Request, read_json};
 use shared::idempotency::{IdempotencyKey, replay};
 use shared::invoices::Invoice;
+use shared::numbering;
 use shared::services::Services;
 use shared::store::{CreateInvoiceError, Replay};
-use shared::validation::Problems;
+use shared::validation::{FieldError, Problems};
 
 /// 500 items of long names and codes stay well under this.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -24,10 +26,20 @@ pub async fn handle(services: &Services, request: Request) -> HandlerResult {
     let body = read_json(&request, MAX_BODY_BYTES)?;
     let mut problems = Problems::new();
     let input = InvoiceInput::parse(&body, "", &mut problems);
-    let input = problems
+    let mut input = problems
         .finish(input)?
         .ok_or_else(|| anyhow::anyhow!("an invoice failed to parse without a reason"))?;
-    services.require_provider(&caller.org_id).await?;
+    let organization = services.organization_served(&caller.org_id).await?;
+    let ranges = match input.numbering_range_id {
+        Some(_) => services.store.get_ranges(&caller.org_id).await?,
+        None => None,
+    };
+    input.numbering_range_id = numbering::settle(
+        input.numbering_range_id,
+        &organization.default_numbering_ranges,
+        ranges.as_ref(),
+    )
+    .map_err(|message| ApiError::Validation(vec![FieldError::new("numbering_range_id", message)]))?;
 
     let now = clock::now();
     let invoice = Invoice::new(

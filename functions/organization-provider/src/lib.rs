@@ -8,7 +8,8 @@
 //! invoice counts on it), then the secret.
 //!
 //! `GET /v1/organization/numbering-ranges` (any role): the ranges of the account that serves the
-//! organization ([`ranges`]).
+//! organization ([`ranges`]); `PATCH /v1/organization` (owners and admins): its default range per
+//! document type, among those ([`defaults`]).
 //!
 //! This is the one function that may write organizations' account secrets; the credentials are
 //! never answered back and never logged.
@@ -22,7 +23,7 @@ use shared::clock;
 use shared::config::{Config, vars};
 use shared::http::{ApiError, HandlerResult, Request, read_json};
 use shared::json::{Json, Object};
-use shared::provider::accounts::AccountSecrets;
+use shared::provider::accounts::{AccountSecrets, StillDeleting};
 use shared::provider::company::{Unverified, company_of};
 use shared::provider::credentials::{BaseUrls, Credentials, Environment};
 use shared::provider::directory::ProviderDirectory;
@@ -31,6 +32,7 @@ use shared::services::Services;
 use shared::store::ProviderProfile;
 use shared::validation::{FieldError, Problems};
 
+mod defaults;
 mod ranges;
 
 const MAX_BODY_BYTES: usize = 8 * 1024;
@@ -65,13 +67,15 @@ impl State for Connections {
     }
 }
 
-/// The gateway sends this function `PUT` and `DELETE /v1/organization/provider` and
-/// `GET /v1/organization/numbering-ranges` (template.yaml): the method says which.
+/// The gateway sends this function `PUT` and `DELETE /v1/organization/provider`,
+/// `GET /v1/organization/numbering-ranges` and `PATCH /v1/organization` (template.yaml): the
+/// method says which.
 pub async fn handle(state: &Connections, request: Request) -> HandlerResult {
     match *request.method() {
         Method::PUT => connect(state, request).await,
         Method::DELETE => disconnect(state, request).await,
         Method::GET => ranges::numbering_ranges(state, request).await,
+        Method::PATCH => defaults::set_defaults(state, request).await,
         _ => Err(ApiError::MethodNotAllowed {
             allowed: vec!["PUT".to_owned(), "DELETE".to_owned()],
         }),
@@ -166,7 +170,15 @@ async fn connect(state: &Connections, request: Request) -> HandlerResult {
             ),
         )]));
     }
-    state.secrets.write(&caller.org_id, &credentials).await?;
+    if let Err(error) = state.secrets.write(&caller.org_id, &credentials).await {
+        if error.is::<StillDeleting>() {
+            return Err(ApiError::Unavailable {
+                failing: vec![FieldError::new("credentials", error.to_string())],
+                retry_after_seconds: 5,
+            });
+        }
+        return Err(error.into());
+    }
     let profile = ProviderProfile {
         environment: credentials.environment,
         username: credentials.username.clone(),

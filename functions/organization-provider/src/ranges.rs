@@ -24,22 +24,33 @@ const WITHOUT_DEADLINE_MS: i64 = 20_000;
 
 pub async fn numbering_ranges(state: &Connections, request: Request) -> HandlerResult {
     let caller = Caller::authorize(&request, &state.services.tokens, Permission::Read).await?;
+    let ranges = current(state, &caller.org_id, &request).await?;
+    Ok(answer(&ranges))
+}
+
+/// The account's ranges: as last read if that was within the directory's time, else read from
+/// Factus now (and kept, and their warnings counted).
+pub async fn current(
+    state: &Connections,
+    org_id: &str,
+    request: &Request,
+) -> Result<Vec<NumberingRange>, ApiError> {
     let store = &state.services.store;
     let now_ms = clock::epoch_ms(clock::now());
     let kept_ms = i64::try_from(state.providers.ttl().as_millis()).unwrap_or(i64::MAX);
-    if let Some(read) = store.get_ranges(&caller.org_id).await?
+    if let Some(read) = store.get_ranges(org_id).await?
         && now_ms - read.read_at_ms < kept_ms
     {
-        return Ok(answer(&read.ranges));
+        return Ok(read.ranges);
     }
     let provider = state
         .providers
-        .of(&caller.org_id)
+        .of(org_id)
         .await
         .map_err(refusal)?
         .ok_or(ApiError::ProviderNotConfigured)?;
     let deadline =
-        shared::http::deadline_ms(&request).unwrap_or(now_ms + WITHOUT_DEADLINE_MS) - ANSWER_MARGIN_MS;
+        shared::http::deadline_ms(request).unwrap_or(now_ms + WITHOUT_DEADLINE_MS) - ANSWER_MARGIN_MS;
     let ranges = provider
         .numbering_ranges(&Calls::new(0, deadline))
         .await
@@ -48,7 +59,7 @@ pub async fn numbering_ranges(state: &Connections, request: Request) -> HandlerR
         ranges,
         read_at_ms: clock::epoch_ms(clock::now()),
     };
-    store.put_ranges(&caller.org_id, &read).await?;
+    store.put_ranges(org_id, &read).await?;
     let found = warnings(&read.ranges, clock::now().date());
     if !found.is_empty() {
         tracing::warn!(warnings = found.len(), "numbering ranges run out or end soon");
@@ -56,7 +67,7 @@ pub async fn numbering_ranges(state: &Connections, request: Request) -> HandlerR
         metrics.count("NumberingRangeWarnings", found.len() as u64);
         metrics.emit("organization-provider");
     }
-    Ok(answer(&read.ranges))
+    Ok(read.ranges)
 }
 
 fn answer(ranges: &[NumberingRange]) -> lambda_http::Response<lambda_http::Body> {

@@ -5,17 +5,14 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use local_stack::examples::{Placeholders, csv, invoice, unique};
-
-/// The NIT of the company of the local stack's own provider account (the Makefile's
-/// `ProviderAccountNit`, the sandbox's default company).
-const DEPLOYMENT_ACCOUNT_NIT: &str = "900373076";
+use local_stack::examples::{Placeholders, csv, invoice, nit, unique};
 use serde_json::{Value, json};
 
-/// The API of the stack under measure.
+/// The API of the stack under measure, and its provider sandbox.
 #[derive(Clone)]
 pub struct Api {
     pub url: String,
+    pub sandbox_url: String,
     pub client: reqwest::Client,
 }
 
@@ -46,11 +43,40 @@ impl Account {
 }
 
 impl Api {
-    pub fn new(url: &str) -> Self {
+    pub fn new(url: &str, sandbox_url: &str) -> Self {
         Self {
             url: url.trim_end_matches('/').to_owned(),
+            sandbox_url: sandbox_url.trim_end_matches('/').to_owned(),
             client: reqwest::Client::new(),
         }
+    }
+
+    /// Makes a provider sandbox account of the company `nit` and connects it to the
+    /// organization of `bearer`, as its owner would (`PUT /v1/organization/provider`).
+    async fn connect_sandbox_account(&self, bearer: &str, nit: &str) -> anyhow::Result<()> {
+        let tag = unique("bench");
+        let credentials = json!({"client_id": tag, "client_secret": tag, "username": format!("{tag}@bench.example.co"),
+                                 "password": tag});
+        let mut account = credentials.clone();
+        account["company"] = json!({"nit": nit, "name": "Bench SAS"});
+        let made = self
+            .client
+            .post(format!("{}/_sandbox/accounts", self.sandbox_url))
+            .json(&account)
+            .send()
+            .await?;
+        self.json(made, 201).await?;
+        let mut connect = credentials;
+        connect["environment"] = json!("sandbox");
+        let connected = self
+            .client
+            .put(format!("{}/v1/organization/provider", self.url))
+            .bearer_auth(bearer)
+            .json(&connect)
+            .send()
+            .await?;
+        self.json(connected, 200).await?;
+        Ok(())
     }
 
     pub async fn json(&self, response: reqwest::Response, expected: u16) -> anyhow::Result<Value> {
@@ -72,11 +98,10 @@ impl Api {
         self.json(response, 200).await
     }
 
-    /// Signs a new organization up, with an invoice that has ended and a one-invoice batch. Its
-    /// NIT is the local stack's own provider account's company's, so that account serves it:
-    /// every organization of the bench shares one provider budget, as the drain measures.
+    /// Signs a new organization up, connects a provider sandbox account of its own, and gives it
+    /// an invoice that has ended and a one-invoice batch.
     pub async fn account(&self) -> anyhow::Result<Account> {
-        let (number, dv) = (DEPLOYMENT_ACCOUNT_NIT, 4);
+        let (number, dv) = nit();
         let (email, password) = (format!("{}@example.co", unique("bench")), unique("password"));
         let signup = self
             .client
@@ -89,6 +114,7 @@ impl Api {
             .await?;
         let signup = self.json(signup, 201).await?;
         let access = text(&signup["tokens"]["access_token"])?;
+        self.connect_sandbox_account(&access, &number).await?;
         let invoice_id = self.create_invoice(&access, &unique("BENCH")).await?;
         self.wait_until_ended(&access, &format!("/v1/invoices/{invoice_id}"))
             .await?;

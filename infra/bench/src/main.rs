@@ -210,7 +210,12 @@ async fn main() -> anyhow::Result<()> {
         std::env::var("INVOICER_STACK").context("INVOICER_STACK: run me inside the local stack")?;
     let state = StackState::read(Path::new(&state_file))?;
     let events_dir = state.workspace_dir.join("events");
-    let api = Api::new(&state.api_url);
+    let sandbox_url = state
+        .services
+        .get("provider-sandbox")
+        .context("no provider sandbox")?
+        .clone();
+    let api = Api::new(&state.api_url, &sandbox_url);
     let account = api.account().await?;
     for n in 0..30 {
         api.create_invoice(
@@ -259,11 +264,7 @@ async fn main() -> anyhow::Result<()> {
         api: &api,
         account: &account,
         logs_dir: state.logs_dir.clone(),
-        sandbox_url: state
-            .services
-            .get("provider-sandbox")
-            .context("no provider sandbox")?
-            .clone(),
+        sandbox_url,
         worker_binary: binary_path(&state.bin_dir, "submit-worker"),
         sqs,
         queue_url: state

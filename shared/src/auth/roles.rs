@@ -20,7 +20,8 @@ pub enum Permission {
     Issue,
     /// List and create users.
     ManageUsers,
-    /// Connect the organization's Factus account, or replace its credentials.
+    /// Connect the organization's Factus account, replace its credentials, pick its default
+    /// numbering ranges.
     ConnectProvider,
     /// Disconnect the organization's Factus account.
     DisconnectProvider,

@@ -157,6 +157,20 @@ pub enum Refused {
 }
 
 impl InvalidInput {
+    /// The entry of an invoice at `position` (of reference `code`) refused for one `field`.
+    pub fn of_field(position: Position, code: &str, field: &str, message: String) -> Self {
+        let line = match position {
+            Position::Line(line) => Some(line),
+            Position::Index(_) => None,
+        };
+        let error = InputError {
+            field: field.to_owned(),
+            line,
+            message,
+        };
+        Self::at(position, Some(code.to_owned()), vec![error])
+    }
+
     pub fn at(position: Position, reference_code: Option<String>, errors: Vec<InputError>) -> Self {
         let (index, line) = match position {
             Position::Index(index) => (Some(index), None),
@@ -263,19 +277,11 @@ pub(crate) fn reject_repeated_references(mut parsed: Parsed) -> Parsed {
         .partition(|(_, input)| counts[input.reference_code.as_str()] == 1);
     parsed.valid = valid;
     for (position, input) in repeated {
-        let code = input.reference_code.as_str().to_owned();
-        let line = match position {
-            Position::Line(line) => Some(line),
-            Position::Index(_) => None,
-        };
-        let error = InputError {
-            field: "reference_code".to_owned(),
-            line,
-            message: format!("{code} is used by {} invoices of this batch", counts[&code]),
-        };
+        let code = input.reference_code.as_str();
+        let message = format!("{code} is used by {} invoices of this batch", counts[code]);
         parsed
             .invalid
-            .push(InvalidInput::at(position, Some(code), vec![error]));
+            .push(InvalidInput::of_field(position, code, "reference_code", message));
     }
     parsed.invalid.sort();
     parsed

@@ -8,6 +8,12 @@ use aws_sdk_secretsmanager::Client;
 
 use super::credentials::Credentials;
 
+/// The organization's secret is still being deleted (Secrets Manager finishes a deletion a
+/// moment after it is asked): connecting again works shortly.
+#[derive(Debug, thiserror::Error)]
+#[error("the organization's previous provider secret is still being deleted")]
+pub struct StillDeleting;
+
 pub struct AccountSecrets {
     client: Client,
     prefix: String,
@@ -57,6 +63,13 @@ impl AccountSecrets {
             .await;
         match created {
             Ok(_) => Ok(()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_invalid_request_exception()) =>
+            {
+                Err(StillDeleting.into())
+            }
             // Created meanwhile by a concurrent request: replace it.
             Err(error)
                 if error

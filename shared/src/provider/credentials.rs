@@ -1,18 +1,17 @@
 //! A Factus account's credentials (`autenticacion/auth.md`: the password grant takes a client id
 //! and secret, a username and a password) and the environment they belong to, as a secret holds
-//! them: `{"environment", "client_id", "client_secret", "username", "password"}`. The secrets
-//! never reach a log: `Debug` shows the username and the environment only.
+//! them: `{"environment", "client_id", "client_secret", "username", "password"}`, every field
+//! required. The secrets never reach a log: `Debug` shows the username and the environment.
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-/// Which Factus an account lives in.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Which Factus an account lives in. Every secret names it: production credentials never go to
+/// the sandbox by default, nor the other way round.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Environment {
-    /// `api-sandbox.factus.com.co`: DIAN's habilitación, nothing issued is legal. A secret that
-    /// names no environment (the deployment's, as older templates wrote it) is the sandbox's.
-    #[default]
+    /// `api-sandbox.factus.com.co`: DIAN's habilitación, nothing issued is legal.
     Sandbox,
     /// `api.factus.com.co`: invoices issued in law.
     Production,
@@ -63,7 +62,6 @@ pub type Grant = Vec<(&'static str, String)>;
 
 #[derive(Clone, Deserialize)]
 pub struct Credentials {
-    #[serde(default)]
     pub environment: Environment,
     pub client_id: String,
     pub client_secret: SecretString,
@@ -139,14 +137,10 @@ mod tests {
             "{shown}"
         );
         assert_eq!(credentials.masked_client_id(), "****ient");
-        // The deployment's secret of older templates names no environment: the sandbox.
-        let older: Credentials = serde_json::from_str(
+        // A secret that names no environment is taken for neither.
+        let unnamed = serde_json::from_str::<Credentials>(
             r#"{"client_id": "c", "client_secret": "s", "username": "u", "password": "p"}"#,
-        )
-        .unwrap();
-        assert_eq!(
-            (older.environment, older.masked_client_id().as_str()),
-            (Environment::Sandbox, "****")
         );
+        assert!(unnamed.is_err());
     }
 }

@@ -1,6 +1,8 @@
 //! Which Factus account serves an organization: its own (its secret, see [`super::accounts`]),
-//! or, for a single-company deployment, the deployment's account, which serves only the
-//! organization whose NIT is its company's (`PROVIDER_ACCOUNT_NIT`). What was read is kept for
+//! or, for a single-company deployment, the deployment's account, which serves only the one
+//! organization the operator names (`PROVIDER_ACCOUNT_ORGANIZATION_ID`), and only while its NIT
+//! is the account's company's (`PROVIDER_ACCOUNT_NIT`): a stranger who signs up with that NIT
+//! gets nothing of it. What was read is kept for
 //! `PROVIDER_ACCOUNT_CACHE_SECONDS`, so a new `PUT /v1/organization/provider` takes effect within
 //! that; an account whose credentials did not change keeps its client (its token, what its pacer
 //! learned). Several organizations may share an account: its budget is kept by the account.
@@ -25,11 +27,24 @@ struct Found {
     account: Option<(String, Arc<Provider>)>,
 }
 
+/// The one organization the deployment's own account serves.
+#[derive(Clone, Debug)]
+pub struct AccountHolder {
+    pub org_id: String,
+    /// The NIT of the account's company, which must be the organization's.
+    pub nit: String,
+}
+
+impl AccountHolder {
+    pub fn holds(&self, organization: &crate::store::OrganizationRecord) -> bool {
+        organization.id == self.org_id && organization.nit == self.nit
+    }
+}
+
 /// The deployment's own account, for a single-company deployment.
 pub struct DeploymentAccount {
     pub secret_id: String,
-    /// The NIT of the account's company: the one organization it serves.
-    pub nit: String,
+    pub holder: AccountHolder,
 }
 
 pub struct ProviderDirectory {
@@ -55,7 +70,7 @@ pub struct DirectorySettings {
 impl ProviderDirectory {
     /// The directory the template configures: organizations' secrets under
     /// `PROVIDER_ACCOUNTS_PREFIX`, the deployment's account when both `PROVIDER_SECRET_ID` and
-    /// `PROVIDER_ACCOUNT_NIT` are set, the two environments' URLs, the rate limit and how long
+    /// its holder are set, the two environments' URLs, the rate limit and how long
     /// an account is kept (`PROVIDER_ACCOUNT_CACHE_SECONDS`, five minutes by default).
     pub fn from_config(
         sdk: &crate::aws::SdkConfig,
@@ -63,10 +78,10 @@ impl ProviderDirectory {
         store: Store,
         timeout: Duration,
     ) -> anyhow::Result<Self> {
-        let deployment = match (config.provider_secret_id(), config.provider_account_nit()) {
-            (Ok(secret_id), Some(nit)) => Some(DeploymentAccount {
+        let deployment = match (config.provider_secret_id(), config.provider_account_holder()) {
+            (Ok(secret_id), Some(holder)) => Some(DeploymentAccount {
                 secret_id: secret_id.to_owned(),
-                nit: nit.to_owned(),
+                holder,
             }),
             _ => None,
         };
@@ -113,8 +128,8 @@ impl ProviderDirectory {
     /// The account that serves `org_id`; `None` when none does. A secret or the table that
     /// cannot be read is transient; a secret that cannot be understood is the account's problem.
     pub async fn of(&self, org_id: &str) -> Result<Option<Arc<Provider>>, CallError> {
-        let mut found = self.found.lock().await;
-        let known = found.get(org_id).cloned();
+        // The lock is held only to read and to write down: never across a read of a secret.
+        let known = self.found.lock().await.get(org_id).cloned();
         if let Some(known) = &known
             && known.read_at.elapsed() < self.ttl
         {
@@ -142,7 +157,7 @@ impl ProviderDirectory {
             }
         };
         let provider = account.as_ref().map(|(_, provider)| provider.clone());
-        found.insert(
+        self.found.lock().await.insert(
             org_id.to_owned(),
             Found {
                 read_at: Instant::now(),
@@ -163,7 +178,7 @@ impl ProviderDirectory {
             return Ok(None);
         };
         let organization = self.store.get_organization(org_id).await.map_err(transient)?;
-        if organization.is_none_or(|organization| organization.nit != deployment.nit) {
+        if !organization.is_some_and(|organization| deployment.holder.holds(&organization)) {
             return Ok(None);
         }
         let secret = self

@@ -31,6 +31,18 @@ pub struct ProviderProfile {
 }
 
 impl Store {
+    /// An update of the organization's profile item, only if it exists.
+    fn profile_update(
+        &self,
+        org_id: &str,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::org(org_id), keys::ORG_PROFILE.to_owned())))
+            .condition_expression("attribute_exists(PK)")
+    }
+
     pub async fn get_organization(&self, org_id: &str) -> anyhow::Result<Option<OrganizationRecord>> {
         self.get(keys::org(org_id), keys::ORG_PROFILE.to_owned(), true)
             .await?
@@ -46,11 +58,7 @@ impl Store {
         profile: Option<&ProviderProfile>,
     ) -> anyhow::Result<bool> {
         let update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::org(org_id), keys::ORG_PROFILE.to_owned())))
-            .condition_expression("attribute_exists(PK)")
+            .profile_update(org_id)
             .expression_attribute_names("#p", "provider");
         let update = match profile {
             Some(profile) => update
@@ -61,6 +69,23 @@ impl Store {
                 ),
             None => update.update_expression("REMOVE #p"),
         };
+        applied(update.send().await)
+    }
+
+    /// Sets the organization's default numbering range per document type; `false` when the
+    /// organization does not exist.
+    pub async fn set_default_ranges(
+        &self,
+        org_id: &str,
+        defaults: &std::collections::BTreeMap<String, u64>,
+    ) -> anyhow::Result<bool> {
+        let update = self
+            .profile_update(org_id)
+            .update_expression("SET default_numbering_ranges = :d")
+            .expression_attribute_values(
+                ":d",
+                serde_dynamo::to_attribute_value::<_, AttributeValue>(defaults)?,
+            );
         applied(update.send().await)
     }
 

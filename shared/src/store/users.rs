@@ -20,6 +20,9 @@ pub struct OrganizationRecord {
     /// What may be shown of its Factus account, once one is connected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<super::ProviderProfile>,
+    /// The range each document type takes unless a document names one, by DIAN's code.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub default_numbering_ranges: std::collections::BTreeMap<String, u64>,
 }
 
 /// A user, as the API shows it.

@@ -11,6 +11,21 @@ pub fn events_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events")
 }
 
+/// The event file `events/<function>/<file>`, filled for `account` and `invoice_id`.
+pub fn event_of(function: &str, file: &str, account: &super::accounts::Account, invoice_id: &str) -> String {
+    let text = std::fs::read_to_string(events_dir().join(function).join(file)).unwrap();
+    Placeholders {
+        access_token: account.access.clone(),
+        refresh_token: account.refresh.clone(),
+        email: account.email.clone(),
+        password: account.password.clone(),
+        org_id: account.org_id.clone(),
+        invoice_id: invoice_id.to_owned(),
+        batch_id: String::new(),
+    }
+    .fill(&text)
+}
+
 /// The event file `events/<function>/<file>`, filled for a new account of its own.
 pub async fn event(function: &str, file: &str) -> String {
     let text = std::fs::read_to_string(events_dir().join(function).join(file)).unwrap();

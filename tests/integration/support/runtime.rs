@@ -12,6 +12,8 @@ use axum::routing::{get, post};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
+use super::{emulator_sdk, unique};
+
 type Answer = Result<Value, String>;
 
 struct Runtime {
@@ -154,4 +156,18 @@ async fn fail(
 pub fn environment_of(function: &str, endpoint: &str) -> BTreeMap<String, String> {
     let spec = super::stack().function(function).unwrap();
     spec.lambda_environment(endpoint, "info")
+}
+
+/// A queue of the test's own, in the emulator: its client and URL.
+pub async fn own_queue() -> (aws_sdk_sqs::Client, String) {
+    let sqs = aws_sdk_sqs::Client::new(&emulator_sdk().await);
+    let url = sqs
+        .create_queue()
+        .queue_name(unique("test-submissions"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    (sqs, url)
 }
