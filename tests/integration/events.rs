@@ -56,6 +56,7 @@ const EVENTS: &[(&str, &str, Expect)] = &[
     ("users-create", "create-issuer.json", Status(201)),
     ("organization-get", "get.json", Status(200)),
     ("organization-provider", "disconnect.json", Status(204)),
+    ("organization-provider", "connect-refused.json", Status(422)),
     ("users-list", "first-page.json", Status(200)),
     ("invoices-create", "create.json", Status(202)),
     ("invoices-create", "invalid.json", Status(422)),

@@ -7,11 +7,13 @@ use serde_json::{Value, json};
 
 use crate::support::accounts::{member, signup, signup_unconnected};
 use crate::support::batches::post as post_batch;
+use crate::support::events::event_of;
 use crate::support::invoices::{example, get, post, wait_for};
 use crate::support::organizations::{
     account_secret, connect, disconnect, organization, own_sandbox_account, sandbox_account,
 };
-use crate::support::{local_only, sandbox};
+use crate::support::runtime::{LoneFunction, environment_of};
+use crate::support::{local_only, sandbox, stack};
 
 #[tokio::test]
 async fn an_owner_connects_the_organizations_own_account_sees_it_masked_replaces_it_and_disconnects_it() {
@@ -283,4 +285,31 @@ async fn a_default_range_is_one_of_the_accounts_and_invoices_take_it_unless_they
     );
     assert_eq!(answer["invalid"][0]["index"], 0);
     assert_eq!(answer["invalid"][0]["errors"][0]["field"], "numbering_range_id");
+}
+
+#[tokio::test]
+async fn factus_unreachable_is_a_503_with_retry_after_and_nothing_is_kept() {
+    let Some(_) = local_only("to start the function with a provider that does not answer") else {
+        return;
+    };
+    // A port nobody listens on, for both environments.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut environment = environment_of("organization-provider", &stack().emulator_url);
+    for url in ["PROVIDER_SANDBOX_URL", "PROVIDER_PRODUCTION_URL"] {
+        environment.insert(url.to_owned(), format!("http://{closed}"));
+    }
+    let function = LoneFunction::start("organization-provider", &environment).await;
+    let owner = signup_unconnected().await;
+    let event = event_of("organization-provider", "connect-refused.json", &owner, "");
+    let answer = function
+        .invoke(serde_json::from_str(&event).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(answer["statusCode"], 503, "{answer}");
+    assert!(answer["headers"]["retry-after"].as_str().is_some(), "{answer}");
+    assert_eq!(organization(&owner).await["provider"]["configured"], false);
+    assert_eq!(account_secret(&owner.org_id).await, None);
 }
