@@ -119,45 +119,90 @@ async fn the_deployments_own_account_serves_only_the_organization_named_for_it_a
         signup_as("900373076", "4").await,
     );
     assert_eq!(post_invoice(&holder, &example(), None).await.status(), 409);
-    // Functions of a deployment that names `holder` for its account (each on a queue of its own).
-    let (_, queue) = own_queue().await;
-    let with_holder = |function: &str| {
-        let mut environment = environment_of(function, &stack().emulator_url);
-        environment.insert("PROVIDER_ACCOUNT_NIT".to_owned(), "900373076".to_owned());
-        environment.insert(
-            "PROVIDER_ACCOUNT_ORGANIZATION_ID".to_owned(),
-            holder.org_id.clone(),
-        );
-        environment.insert("SUBMISSIONS_QUEUE_URL".to_owned(), queue.clone());
-        environment
-    };
-    let create = LoneFunction::start("invoices-create", &with_holder("invoices-create")).await;
-    let worker = LoneFunction::start("submit-worker", &with_holder("submit-worker")).await;
-    let created = |account| {
-        let event = event_of("invoices-create", "create.json", account, "");
-        create.invoke(serde_json::from_str(&event).unwrap())
-    };
-    let refused = created(&stranger).await.unwrap();
+    let deployment = Deployment::naming(&holder, "900373076").await;
+    let refused = deployment.create(&stranger).await;
     assert_eq!(
         refused["statusCode"], 409,
         "the same NIT, another organization: {refused}"
     );
-    let answer = created(&holder).await.unwrap();
-    assert_eq!(answer["statusCode"], 202, "{answer}");
-    let invoice: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
-    let id = invoice["id"].as_str().unwrap();
-    let worked = worker
-        .invoke(serde_json::from_str(&event_of("submit-worker", "one-invoice.json", &holder, id)).unwrap())
-        .await
-        .unwrap();
-    assert_eq!(worked["batchItemFailures"], json!([]), "{worked}");
-    let (_, ended) = get(&holder, &format!("/v1/invoices/{id}")).await;
+    let invoice = deployment.create(&holder).await;
+    assert_eq!(invoice["statusCode"], 202, "{invoice}");
+    let invoice: Value = serde_json::from_str(invoice["body"].as_str().unwrap()).unwrap();
+    let ended = deployment.work(&holder, &invoice).await;
     assert_eq!(ended["status"], "accepted", "{ended}");
     let reference = provider_reference(&holder.org_id, invoice["reference_code"].as_str().unwrap());
     assert_eq!(
         issuers(&reference).await.remove(&reference).as_deref(),
         Some("900373076")
     );
+
+    // An operator who names an organization of another NIT: the worker reads the account's
+    // company back from Factus and issues nothing under it.
+    let misnamed = signup_as("800197268", "4").await;
+    let deployment = Deployment::naming(&misnamed, "800197268").await;
+    let invoice = deployment.create(&misnamed).await;
+    assert_eq!(invoice["statusCode"], 202, "{invoice}");
+    let invoice: Value = serde_json::from_str(invoice["body"].as_str().unwrap()).unwrap();
+    let waiting = deployment.work(&misnamed, &invoice).await;
+    assert_ne!(waiting["status"], "accepted", "{waiting}");
+    assert!(
+        waiting["last_error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("issues for NIT 900373076"),
+        "{waiting}"
+    );
+    let reference = provider_reference(&misnamed.org_id, invoice["reference_code"].as_str().unwrap());
+    assert!(issuers(&reference).await.is_empty());
+}
+
+/// The create function and the worker of a deployment whose own account names `holder`, of
+/// NIT `nit`, each alone on a queue of their own.
+struct Deployment {
+    create: LoneFunction,
+    worker: LoneFunction,
+}
+
+impl Deployment {
+    async fn naming(holder: &Account, nit: &str) -> Self {
+        let (_, queue) = own_queue().await;
+        let environment = |function: &str| {
+            let mut environment = environment_of(function, &stack().emulator_url);
+            environment.insert("PROVIDER_ACCOUNT_NIT".to_owned(), nit.to_owned());
+            environment.insert(
+                "PROVIDER_ACCOUNT_ORGANIZATION_ID".to_owned(),
+                holder.org_id.clone(),
+            );
+            environment.insert("SUBMISSIONS_QUEUE_URL".to_owned(), queue.clone());
+            environment
+        };
+        Self {
+            create: LoneFunction::start("invoices-create", &environment("invoices-create")).await,
+            worker: LoneFunction::start("submit-worker", &environment("submit-worker")).await,
+        }
+    }
+
+    /// The create function's answer to `account`'s example invoice.
+    async fn create(&self, account: &Account) -> Value {
+        let event = event_of("invoices-create", "create.json", account, "");
+        self.create
+            .invoke(serde_json::from_str(&event).unwrap())
+            .await
+            .unwrap()
+    }
+
+    /// The invoice after the worker's one attempt at it.
+    async fn work(&self, account: &Account, invoice: &Value) -> Value {
+        let id = invoice["id"].as_str().unwrap();
+        let event = event_of("submit-worker", "one-invoice.json", account, id);
+        let worked = self
+            .worker
+            .invoke(serde_json::from_str(&event).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(worked["batchItemFailures"], json!([]), "{worked}");
+        get(account, &format!("/v1/invoices/{id}")).await.1
+    }
 }
 
 #[tokio::test]

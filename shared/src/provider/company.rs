@@ -33,6 +33,12 @@ pub enum Unverified {
     Unreachable(String, Duration),
 }
 
+/// Whether two NITs are the same number (Factus may write one with dots).
+pub fn same_nit(one: &str, other: &str) -> bool {
+    let digits = |nit: &str| nit.chars().filter(char::is_ascii_digit).collect::<String>();
+    digits(one) == digits(other)
+}
+
 /// How long a client waits when Factus gave no `Retry-After`.
 const COME_BACK: Duration = Duration::from_secs(5);
 
@@ -97,7 +103,7 @@ fn unanswered(what: &str, status: StatusCode, headers: &reqwest::header::HeaderM
 
 /// `data` of `GET /v2/companies`: its NIT (a string, or a number), and its name (`company` for
 /// a legal person, `names` and `surnames` for a natural one).
-fn read_company(data: &Value) -> Option<Company> {
+pub(super) fn read_company(data: &Value) -> Option<Company> {
     let nit = match data.get("nit")? {
         Value::String(text) => text.trim().to_owned(),
         Value::Number(number) => number.to_string(),
@@ -143,5 +149,6 @@ mod tests {
         );
         assert_eq!(read_company(&json!({"company": "No NIT SAS"})), None);
         assert_eq!(read_company(&json!({"nit": ""})), None);
+        assert!(same_nit("900.373.076", "900373076") && !same_nit("900373076", "800197268"));
     }
 }

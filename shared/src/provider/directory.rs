@@ -138,8 +138,8 @@ impl ProviderDirectory {
         let credentials = self.credentials_of(org_id).await?;
         let account = match credentials {
             None => None,
-            Some(credentials) => {
-                let text = credentials.secret_text();
+            Some((credentials, issuer)) => {
+                let text = format!("{}\n{issuer:?}", credentials.secret_text());
                 match known.and_then(|known| known.account) {
                     Some((before, provider)) if before == text => Some((text, provider)),
                     _ => {
@@ -150,7 +150,8 @@ impl ProviderDirectory {
                             self.store.clone(),
                             self.limit_per_minute,
                         )
-                        .map_err(|e| CallError::Transient(format!("{e:#}")))?;
+                        .map_err(|e| CallError::Transient(format!("{e:#}")))?
+                        .with_issuer(issuer);
                         Some((text, Arc::new(provider)))
                     }
                 }
@@ -167,12 +168,12 @@ impl ProviderDirectory {
         Ok(provider)
     }
 
-    /// The credentials of the account that serves `org_id`: its own, else the deployment's when
-    /// its NIT is the organization's.
-    async fn credentials_of(&self, org_id: &str) -> Result<Option<Credentials>, CallError> {
+    /// The credentials of the account that serves `org_id`: its own (verified when connected),
+    /// else the deployment's for its holder, with the NIT its company must be found to have.
+    async fn credentials_of(&self, org_id: &str) -> Result<Option<(Credentials, Option<String>)>, CallError> {
         let transient = |error: anyhow::Error| CallError::Transient(format!("{error:#}"));
         if let Some(own) = self.secrets.read(org_id).await.map_err(transient)? {
-            return Ok(Some(own));
+            return Ok(Some((own, None)));
         }
         let Some(deployment) = &self.deployment else {
             return Ok(None);
@@ -191,7 +192,7 @@ impl ProviderDirectory {
             .context("reading the deployment's provider credentials")
             .map_err(transient)?;
         serde_json::from_str(secret.secret_string().unwrap_or_default())
-            .map(Some)
+            .map(|credentials| Some((credentials, Some(deployment.holder.nit.clone()))))
             .map_err(|_| {
                 CallError::AccountProblem(
                     "the deployment's provider secret is not {environment, client_id, client_secret, username, password}"

@@ -23,6 +23,7 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
+use tokio::sync::OnceCell;
 
 pub use answer::{Bill, Created, classify_created, messages};
 pub use pacer::{Paced, Pacer, Slots};
@@ -139,6 +140,10 @@ pub struct Provider {
     pacer: Pacer,
     /// The account's key in the rate budget.
     account: String,
+    /// For the deployment's own account: the NIT its company must have, read back from Factus
+    /// once before its first bill ([`Provider::with_issuer`]).
+    issuer: Option<String>,
+    issuer_checked: OnceCell<()>,
 }
 
 /// An account's key in the rate budget: a digest of the provider's URL and the user (the limit
@@ -180,7 +185,49 @@ impl Provider {
             base_url,
             tokens: Tokens::new(credentials),
             pacer: Pacer::new(store, limit_per_minute),
+            issuer: None,
+            issuer_checked: OnceCell::new(),
         })
+    }
+
+    /// This client issues only while its account's company is `nit` (`GET /v2/companies`, read
+    /// once before the first bill): for an account whose company nobody verified when it was
+    /// configured, the deployment's own.
+    pub fn with_issuer(mut self, nit: Option<String>) -> Self {
+        self.issuer = nit;
+        self
+    }
+
+    /// Refuses, as the account's problem, to issue for a company that is not the issuer's.
+    async fn check_issuer(&self, calls: &Calls) -> Result<(), CallError> {
+        let Some(nit) = &self.issuer else {
+            return Ok(());
+        };
+        self.issuer_checked
+            .get_or_try_init(|| async {
+                let url = self.url("/v2/companies");
+                let answer = self
+                    .send(calls, |token| self.http.get(&url).bearer_auth(token))
+                    .await?;
+                if !answer.status.is_success() {
+                    return Err(unexpected("reading the account's company", &answer));
+                }
+                let company = answer
+                    .content
+                    .get("data")
+                    .and_then(company::read_company)
+                    .ok_or_else(|| CallError::Transient("the provider's company is unreadable".to_owned()))?;
+                if company::same_nit(&company.nit, nit) {
+                    Ok(())
+                } else {
+                    Err(CallError::AccountProblem(format!(
+                        "the provider account issues for NIT {} ({}), not for NIT {nit}",
+                        company.nit, company.name
+                    )))
+                }
+            })
+            .await?;
+        Ok(())
     }
 
     pub fn pacer(&self) -> &Pacer {
@@ -435,6 +482,7 @@ impl Provider {
 
     /// `POST /v2/bills/validate`.
     pub async fn create(&self, calls: &Calls, body: &Value) -> Result<Created, CallError> {
+        self.check_issuer(calls).await?;
         let url = self.url("/v2/bills/validate");
         let answer = self
             .send(calls, |token| self.http.post(&url).bearer_auth(token).json(body))
