@@ -2,8 +2,9 @@
 
 - a function whose every route is a GET has no write action;
 - only functions given the submissions queue (SUBMISSIONS_QUEUE_URL) may send to it;
-- only the submission functions (given PROVIDER_SECRET_ID: the worker, and the dead-letter
-  handler, which looks invoices up at the provider) may read the provider's credentials;
+- only the functions given PROVIDER_SECRET_ID (the worker and the dead-letter handler, which
+  submit and look invoices up, and the one behind /v1/organization/provider, which reads the
+  numbering ranges) may read the deployment's provider credentials;
 - only the function behind /v1/organization/provider (which also serves the organization's
   numbering ranges and their defaults) may create, replace or delete secrets, and
   only organizations' provider account secrets (their ARN pattern, under the stage's prefix);
@@ -21,18 +22,19 @@ import sys
 
 from samtranslator.yaml_helper import yaml_parse
 
-WRITES = {
-    "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
-    "sqs:SendMessage", "sqs:DeleteMessage", "secretsmanager:PutSecretValue",
-    "secretsmanager:CreateSecret", "secretsmanager:DeleteSecret",
-}
 SECRET_WRITES = {
     "secretsmanager:CreateSecret", "secretsmanager:PutSecretValue", "secretsmanager:DeleteSecret",
     "secretsmanager:UpdateSecret", "secretsmanager:RestoreSecret", "secretsmanager:PutResourcePolicy",
     "secretsmanager:DeleteResourcePolicy", "secretsmanager:UpdateSecretVersionStage",
 }
+WRITES = {
+    "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
+    "sqs:SendMessage", "sqs:DeleteMessage",
+} | SECRET_WRITES
+
 ACCOUNTS = ":secret:invoicer/${AWS::StackName}/provider-accounts/*"
-CONNECTS = {"/v1/organization/provider", "/v1/organization/numbering-ranges", "/v1/organization"}
+CONNECT = "/v1/organization/provider"
+CONNECTS = {CONNECT, "/v1/organization/numbering-ranges", "/v1/organization"}
 PROVIDER_SECRET = ("ProviderCredentials", "ProviderSecretArn")
 MANAGED_POLICIES_ALLOWED = ("service-role/AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess")
 
@@ -87,7 +89,7 @@ def main():
                 # broader (secret:*, secret:invoicer/*) slips through.
                 if ":secret:" in text and not on_accounts:
                     problems.append(f"{name}: {action} on {resource} names secrets by a pattern")
-                if action in SECRET_WRITES and (not paths or not paths <= CONNECTS or not on_accounts):
+                if action in SECRET_WRITES and (CONNECT not in paths or not paths <= CONNECTS or not on_accounts):
                     problems.append(f"{name} may {action} on {resource}")
                 if on_accounts and "PROVIDER_ACCOUNTS_PREFIX" not in variables:
                     problems.append(f"{name} may {action} organizations' provider accounts but has not their prefix")

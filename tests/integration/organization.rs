@@ -188,6 +188,10 @@ async fn the_accounts_numbering_ranges_are_listed_to_any_role_and_one_running_ou
         (status, &refusal["error"]["code"]),
         (409, &json!("PROVIDER_NOT_CONFIGURED"))
     );
+    // Connected, at once: the function forgot that it had found no account.
+    let credentials = own_sandbox_account(&stranger).await;
+    assert_eq!(connect(&stranger, &credentials).await.0, 200);
+    assert_eq!(get(&stranger, "/v1/organization/numbering-ranges").await.0, 200);
 }
 
 /// `PATCH /v1/organization` with `body`: its status and answer.
@@ -285,6 +289,11 @@ async fn a_default_range_is_one_of_the_accounts_and_invoices_take_it_unless_they
     );
     assert_eq!(answer["invalid"][0]["index"], 0);
     assert_eq!(answer["invalid"][0]["errors"][0]["field"], "numbering_range_id");
+
+    // Another account's ranges are not these: connecting it drops the defaults.
+    let replacement = own_sandbox_account(&owner).await;
+    assert_eq!(connect(&owner, &replacement).await.0, 200);
+    assert_eq!(organization(&owner).await["default_numbering_ranges"], json!({}));
 }
 
 #[tokio::test]

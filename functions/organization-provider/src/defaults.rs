@@ -87,7 +87,7 @@ pub async fn set_defaults(state: &Connections, request: Request) -> HandlerResul
     let store = &state.services.store;
     let mut organization = state.services.organization_served(&caller.org_id).await?;
     if asked.values().any(Option::is_some) {
-        let ranges = crate::ranges::current(state, &caller.org_id, &request).await?;
+        let (ranges, fresh) = crate::ranges::current(state, &caller.org_id, &request).await?;
         let problems: Vec<FieldError> = asked
             .iter()
             .filter_map(|(code, id)| {
@@ -100,6 +100,9 @@ pub async fn set_defaults(state: &Connections, request: Request) -> HandlerResul
             .collect();
         if !problems.is_empty() {
             return Err(ApiError::Validation(problems));
+        }
+        if let Some(read) = fresh {
+            crate::ranges::keep(state, &caller.org_id, &read).await?;
         }
     }
     for (code, id) in asked {

@@ -185,6 +185,7 @@ async fn connect(state: &Connections, request: Request) -> HandlerResult {
         return Err(ApiError::NotFound);
     }
     store.forget_ranges(&caller.org_id).await?;
+    state.providers.forget(&caller.org_id).await;
     tracing::info!(
         environment = profile.environment.as_str(),
         "the organization's provider account is connected"
@@ -204,6 +205,7 @@ async fn disconnect(state: &Connections, request: Request) -> HandlerResult {
         .await?;
     state.services.store.forget_ranges(&caller.org_id).await?;
     state.secrets.delete(&caller.org_id).await?;
+    state.providers.forget(&caller.org_id).await;
     tracing::info!("the organization's provider account is disconnected");
     Ok(shared::http::empty(StatusCode::NO_CONTENT))
 }

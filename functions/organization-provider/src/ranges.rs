@@ -19,47 +19,66 @@ use crate::Connections;
 
 /// Time kept in hand before the request's deadline for answering.
 const ANSWER_MARGIN_MS: i64 = 2_000;
-/// The time given to Factus when the request says no deadline.
-const WITHOUT_DEADLINE_MS: i64 = 20_000;
+/// The request's time when it says no deadline: the function's timeout (template.yaml).
+const WITHOUT_DEADLINE_MS: i64 = 25_000;
 
 pub async fn numbering_ranges(state: &Connections, request: Request) -> HandlerResult {
     let caller = Caller::authorize(&request, &state.services.tokens, Permission::Read).await?;
-    let ranges = current(state, &caller.org_id, &request).await?;
+    let (ranges, fresh) = current(state, &caller.org_id, &request).await?;
+    if let Some(read) = fresh {
+        keep(state, &caller.org_id, &read).await?;
+    }
     Ok(answer(&ranges))
 }
 
 /// The account's ranges: as last read if that was within the directory's time, else read from
-/// Factus now (and kept, and their warnings counted).
+/// Factus now, and then also as they are to be kept ([`keep`]) once the caller has no objection.
 pub async fn current(
     state: &Connections,
     org_id: &str,
     request: &Request,
-) -> Result<Vec<NumberingRange>, ApiError> {
+) -> Result<(Vec<NumberingRange>, Option<ReadRanges>), ApiError> {
     let store = &state.services.store;
     let now_ms = clock::epoch_ms(clock::now());
     let kept_ms = i64::try_from(state.providers.ttl().as_millis()).unwrap_or(i64::MAX);
     if let Some(read) = store.get_ranges(org_id).await?
         && now_ms - read.read_at_ms < kept_ms
     {
-        return Ok(read.ranges);
+        return Ok((read.ranges, None));
     }
+    // The table says whether, and since when, an account serves the organization.
+    let organization = state.services.organization_served(org_id).await?;
+    let connected_ms = organization
+        .provider
+        .as_ref()
+        .and_then(|profile| clock::parse_rfc3339(&profile.verified_at))
+        .map(clock::epoch_ms);
     let provider = state
         .providers
-        .of(org_id)
+        .of_since(org_id, connected_ms)
         .await
         .map_err(refusal)?
         .ok_or(ApiError::ProviderNotConfigured)?;
-    let deadline =
-        shared::http::deadline_ms(request).unwrap_or(now_ms + WITHOUT_DEADLINE_MS) - ANSWER_MARGIN_MS;
+    // No call starts later than a whole call's time (and a margin) before the request's
+    // deadline: a slow Factus is a 503, never the function timing out.
+    let call_ms = i64::try_from(state.providers.call_timeout().as_millis()).unwrap_or(i64::MAX / 2);
+    let deadline = shared::http::deadline_ms(request).unwrap_or(now_ms + WITHOUT_DEADLINE_MS)
+        - call_ms
+        - ANSWER_MARGIN_MS;
     let ranges = provider
         .numbering_ranges(&Calls::new(0, deadline))
         .await
         .map_err(refusal)?;
     let read = ReadRanges {
-        ranges,
+        ranges: ranges.clone(),
         read_at_ms: clock::epoch_ms(clock::now()),
     };
-    store.put_ranges(org_id, &read).await?;
+    Ok((ranges, Some(read)))
+}
+
+/// Keeps ranges just read from Factus on the organization, and counts their warnings.
+pub async fn keep(state: &Connections, org_id: &str, read: &ReadRanges) -> Result<(), ApiError> {
+    state.services.store.put_ranges(org_id, read).await?;
     let found = warnings(&read.ranges, clock::now().date());
     if !found.is_empty() {
         tracing::warn!(warnings = found.len(), "numbering ranges run out or end soon");
@@ -67,7 +86,7 @@ pub async fn current(
         metrics.count("NumberingRangeWarnings", found.len() as u64);
         metrics.emit("organization-provider");
     }
-    Ok(read.ranges)
+    Ok(())
 }
 
 fn answer(ranges: &[NumberingRange]) -> lambda_http::Response<lambda_http::Body> {

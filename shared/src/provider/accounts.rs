@@ -44,6 +44,14 @@ impl AccountSecrets {
         };
         match put(text.clone()).await {
             Ok(_) => return Ok(()),
+            // Marked for deletion, and not gone yet.
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_invalid_request_exception()) =>
+            {
+                return Err(StillDeleting.into());
+            }
             Err(error)
                 if error
                     .as_service_error()

@@ -23,6 +23,8 @@ use crate::store::Store;
 #[derive(Clone)]
 struct Found {
     read_at: Instant,
+    /// The same, as epoch milliseconds (to compare with a time written in the table).
+    read_at_ms: i64,
     /// The credentials' text (to tell a change) and their client; `None`: no account serves it.
     account: Option<(String, Arc<Provider>)>,
 }
@@ -105,6 +107,16 @@ impl ProviderDirectory {
         self.ttl
     }
 
+    /// The longest one provider call may take.
+    pub fn call_timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Forgets what was read of `org_id`'s account: it was just connected or disconnected here.
+    pub async fn forget(&self, org_id: &str) {
+        self.found.lock().await.remove(org_id);
+    }
+
     pub fn new(
         sdk_secrets: aws_sdk_secretsmanager::Client,
         prefix: &str,
@@ -128,10 +140,22 @@ impl ProviderDirectory {
     /// The account that serves `org_id`; `None` when none does. A secret or the table that
     /// cannot be read is transient; a secret that cannot be understood is the account's problem.
     pub async fn of(&self, org_id: &str) -> Result<Option<Arc<Provider>>, CallError> {
+        self.of_since(org_id, None).await
+    }
+
+    /// [`Self::of`], read again if what was read is older than `since_ms` (when the
+    /// organization's account was last connected, as its profile says): another container's
+    /// `PUT` takes effect here at once.
+    pub async fn of_since(
+        &self,
+        org_id: &str,
+        since_ms: Option<i64>,
+    ) -> Result<Option<Arc<Provider>>, CallError> {
         // The lock is held only to read and to write down: never across a read of a secret.
         let known = self.found.lock().await.get(org_id).cloned();
         if let Some(known) = &known
             && known.read_at.elapsed() < self.ttl
+            && since_ms.is_none_or(|since| known.read_at_ms >= since)
         {
             return Ok(known.account.as_ref().map(|(_, provider)| provider.clone()));
         }
@@ -162,6 +186,7 @@ impl ProviderDirectory {
             org_id.to_owned(),
             Found {
                 read_at: Instant::now(),
+                read_at_ms: crate::clock::epoch_ms(crate::clock::now()),
                 account,
             },
         );

@@ -528,6 +528,7 @@ impl Provider {
 
     /// `GET /v2/numbering-ranges`: the account's ranges, every page.
     pub async fn numbering_ranges(&self, calls: &Calls) -> Result<Vec<NumberingRange>, CallError> {
+        self.check_issuer(calls).await?;
         let url = self.url("/v2/numbering-ranges");
         let mut ranges = Vec::new();
         for page in 1..=MAX_PAGES {

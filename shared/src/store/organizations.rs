@@ -50,8 +50,9 @@ impl Store {
             .transpose()
     }
 
-    /// Sets (or, with `None`, removes) what is shown of the organization's Factus account;
-    /// `false` when the organization does not exist.
+    /// Sets (or, with `None`, removes) what is shown of the organization's Factus account, and
+    /// drops its default numbering ranges (they were the old account's); `false` when the
+    /// organization does not exist.
     pub async fn set_provider_profile(
         &self,
         org_id: &str,
@@ -60,14 +61,15 @@ impl Store {
         let update = self
             .profile_update(org_id)
             .expression_attribute_names("#p", "provider");
+        // Default numbering ranges are the old account's: they go with it.
         let update = match profile {
             Some(profile) => update
-                .update_expression("SET #p = :p")
+                .update_expression("SET #p = :p REMOVE default_numbering_ranges")
                 .expression_attribute_values(
                     ":p",
                     serde_dynamo::to_attribute_value::<_, AttributeValue>(profile)?,
                 ),
-            None => update.update_expression("REMOVE #p"),
+            None => update.update_expression("REMOVE #p, default_numbering_ranges"),
         };
         applied(update.send().await)
     }
