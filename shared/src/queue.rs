@@ -55,12 +55,21 @@ impl ChunkMessage {
     }
 }
 
+/// A check of an organization's numbering ranges (the reconciler asks for one per connected
+/// organization, once an hour): the worker reads them on the account's pace.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RangesCheckMessage {
+    pub numbering_ranges_of: String,
+}
+
 /// A message of the submissions queue.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum SubmissionMessage {
     Invoice(InvoiceMessage),
     Chunk(ChunkMessage),
+    RangesCheck(RangesCheckMessage),
 }
 
 #[derive(Clone, Debug)]
@@ -190,7 +199,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn both_message_kinds_read_and_nothing_else_does() {
+    fn the_three_message_kinds_read_and_nothing_else_does() {
         let single: SubmissionMessage = serde_json::from_str(r#"{"org_id":"o","invoice_id":"i"}"#).unwrap();
         assert!(matches!(single, SubmissionMessage::Invoice(_)));
         let chunk: SubmissionMessage =
@@ -198,8 +207,11 @@ mod tests {
         assert!(
             matches!(chunk, SubmissionMessage::Chunk(ChunkMessage { ref invoice_ids, .. }) if invoice_ids.len() == 2)
         );
+        let check: SubmissionMessage = serde_json::from_str(r#"{"numbering_ranges_of":"o"}"#).unwrap();
+        assert!(matches!(check, SubmissionMessage::RangesCheck(_)));
         for bad in [
             r#"{"org_id":"o"}"#,
+            r#"{"numbering_ranges_of":"o","org_id":"o"}"#,
             r#"{"org_id":"o","invoice_id":"i","x":1}"#,
             "poison",
             "[]",

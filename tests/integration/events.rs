@@ -76,6 +76,7 @@ const EVENTS: &[(&str, &str, Expect)] = &[
     ("reconciler", "scheduled.json", Field("requeued")),
     ("submit-worker", "one-invoice.json", Failures(0)),
     ("submit-worker", "chunk.json", Failures(0)),
+    ("submit-worker", "ranges-check.json", Failures(0)),
     ("submit-worker", "unreadable.json", Failures(1)),
     ("dlq-handler", "dead-letter.json", Failures(0)),
 ];

@@ -1,7 +1,8 @@
 //! The organization and its own Factus account: connected only when the account's company is
 //! the organization's NIT, kept in the organization's secret, shown masked, replaced in place,
-//! disconnected by an owner; nothing kept when Factus refuses. Its numbering ranges, read from
-//! the account, and a warning when one runs out.
+//! disconnected by an owner, never half of each when both happen at once; nothing kept when
+//! Factus refuses. Its numbering ranges, read from the account, and a warning when one runs
+//! out, found by the hourly check even when nobody reads them.
 
 use serde_json::{Value, json};
 
@@ -61,6 +62,27 @@ async fn an_owner_connects_the_organizations_own_account_sees_it_masked_replaces
     assert_eq!(organization(&owner).await["provider"]["configured"], false);
     assert_eq!(account_secret(&owner.org_id).await, None);
     assert_eq!(disconnect(&owner).await, 204, "disconnecting twice is no error");
+}
+
+#[tokio::test]
+async fn a_connection_and_a_disconnection_at_once_leave_the_profile_and_the_secret_in_step() {
+    let Some(_) = local_only("the provider sandbox's accounts and the emulator's secrets") else {
+        return;
+    };
+    let owner = signup_unconnected().await;
+    let credentials = own_sandbox_account(&owner).await;
+    for _ in 0..4 {
+        let ((connected, _), disconnected) = tokio::join!(connect(&owner, &credentials), disconnect(&owner));
+        // One may find the other under way (409), or the secret still being deleted (503).
+        assert!([200, 409, 503].contains(&connected), "PUT: {connected}");
+        assert!([204, 409].contains(&disconnected), "DELETE: {disconnected}");
+        let configured = organization(&owner).await["provider"]["configured"] == true;
+        assert_eq!(
+            configured,
+            account_secret(&owner.org_id).await.is_some(),
+            "the profile says configured: {configured}, the secret does not agree"
+        );
+    }
 }
 
 #[tokio::test]
@@ -192,6 +214,61 @@ async fn the_accounts_numbering_ranges_are_listed_to_any_role_and_one_running_ou
     let credentials = own_sandbox_account(&stranger).await;
     assert_eq!(connect(&stranger, &credentials).await.0, 200);
     assert_eq!(get(&stranger, "/v1/organization/numbering-ranges").await.0, 200);
+}
+
+#[tokio::test]
+async fn a_connected_organizations_ranges_are_checked_without_anyone_asking_and_one_running_out_is_counted() {
+    let Some(_) = local_only("the provider sandbox's accounts and the functions' local logs") else {
+        return;
+    };
+    let owner = signup_unconnected().await;
+    let credentials = own_sandbox_account(&owner).await;
+    // The account's bills range is down to 51 numbers before it is connected.
+    let patched = sandbox::patch_with(
+        &credentials,
+        "/v2/numbering-ranges/8/current",
+        &json!({"current": 994999950_u64}),
+    )
+    .await;
+    assert_eq!(patched, 200);
+    assert_eq!(connect(&owner, &credentials).await.0, 200);
+    assert_eq!(organization(&owner).await["warnings"], json!([]));
+    // Nobody reads the ranges: the reconciler's schedule (every minute) has the worker check
+    // them. Three minutes is a bound, not a timing.
+    let mut warned = Value::Null;
+    for _ in 0..90 {
+        warned = organization(&owner).await;
+        if warned["warnings"] != json!([]) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    }
+    assert_eq!(warned["warnings"][0]["numbering_range_id"], 8, "{warned}");
+    // And counted for the alarm (NumberingRangeWarnings, of the worker), which the worker
+    // writes as its invocation ends: a bound, not a timing.
+    let logged = |log: &str| {
+        let warned = log
+            .lines()
+            .any(|line| line.contains(&owner.org_id) && line.contains("numbering ranges run out"));
+        let counted = log.lines().any(|line| {
+            serde_json::from_str::<Value>(line)
+                .is_ok_and(|metrics| metrics["NumberingRangeWarnings"].as_u64() > Some(0))
+        });
+        warned && counted
+    };
+    let log_file = stack().logs_dir.join("submit-worker.log");
+    let mut log = String::new();
+    for _ in 0..60 {
+        log = std::fs::read_to_string(&log_file).unwrap_or_default();
+        if logged(&log) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    assert!(
+        logged(&log),
+        "the worker neither logged this organization's warning nor counted NumberingRangeWarnings"
+    );
 }
 
 /// `PATCH /v1/organization` with `body`: its status and answer.

@@ -46,6 +46,8 @@ pub async fn handle(
                 .into_iter()
                 .map(|id| (chunk.org_id.clone(), id))
                 .collect(),
+            // The worker acknowledges every check: the reconciler queues one again if it did not end.
+            Some(SubmissionMessage::RangesCheck(_)) => continue,
             None => {
                 tracing::error!(
                     message_id = message.message_id.as_deref().unwrap_or_default(),

@@ -87,7 +87,7 @@ pub async fn set_defaults(state: &Connections, request: Request) -> HandlerResul
     let store = &state.services.store;
     let mut organization = state.services.organization_served(&caller.org_id).await?;
     if asked.values().any(Option::is_some) {
-        let (ranges, fresh) = crate::ranges::current(state, &caller.org_id, &request).await?;
+        let (ranges, fresh) = crate::ranges::current(state, &organization, &request).await?;
         let problems: Vec<FieldError> = asked
             .iter()
             .filter_map(|(code, id)| {
@@ -102,7 +102,7 @@ pub async fn set_defaults(state: &Connections, request: Request) -> HandlerResul
             return Err(ApiError::Validation(problems));
         }
         if let Some(read) = fresh {
-            crate::ranges::keep(state, &caller.org_id, &read).await?;
+            store.put_ranges(&caller.org_id, &read).await?;
         }
     }
     for (code, id) in asked {

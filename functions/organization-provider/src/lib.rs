@@ -7,6 +7,10 @@
 //! `DELETE /v1/organization/provider` (owners): disconnects it, the profile first (no new
 //! invoice counts on it), then the secret.
 //!
+//! A connection or disconnection holds the organization's lease of account changes while it
+//! runs: a second one at the same time is a 409, so the profile and the secret never end up
+//! telling two different stories.
+//!
 //! `GET /v1/organization/numbering-ranges` (any role): the ranges of the account that serves the
 //! organization ([`ranges`]); `PATCH /v1/organization` (owners and admins): its default range per
 //! document type, among those ([`defaults`]).
@@ -38,6 +42,9 @@ mod ranges;
 const MAX_BODY_BYTES: usize = 8 * 1024;
 /// The longest credential field taken.
 const MAX_FIELD: usize = 500;
+/// How long a change of the account holds its lease: longer than this function may run
+/// (template.yaml), so a lease outlives its holder only when the holder died.
+const CHANGE_LEASE_MS: i64 = 60_000;
 
 /// What this function holds: the common services, the organizations' account secrets, and an
 /// HTTP client for Factus.
@@ -72,8 +79,16 @@ impl State for Connections {
 /// method says which.
 pub async fn handle(state: &Connections, request: Request) -> HandlerResult {
     match *request.method() {
-        Method::PUT => connect(state, request).await,
-        Method::DELETE => disconnect(state, request).await,
+        Method::PUT => {
+            let caller =
+                Caller::authorize(&request, &state.services.tokens, Permission::ConnectProvider).await?;
+            leased(state, &caller, connect(state, &caller, &request)).await
+        }
+        Method::DELETE => {
+            let caller =
+                Caller::authorize(&request, &state.services.tokens, Permission::DisconnectProvider).await?;
+            leased(state, &caller, disconnect(state, &caller)).await
+        }
         Method::GET => ranges::numbering_ranges(state, request).await,
         Method::PATCH => defaults::set_defaults(state, request).await,
         _ => Err(ApiError::MethodNotAllowed {
@@ -125,10 +140,37 @@ fn parse(body: &Json) -> Result<Credentials, Vec<FieldError>> {
     }
 }
 
-async fn connect(state: &Connections, request: Request) -> HandlerResult {
+/// Runs a change of the organization's account under its lease, and gives the lease back.
+async fn leased(
+    state: &Connections,
+    caller: &Caller,
+    change: impl Future<Output = HandlerResult>,
+) -> HandlerResult {
     let store = &state.services.store;
-    let caller = Caller::authorize(&request, &state.services.tokens, Permission::ConnectProvider).await?;
-    let credentials = parse(&read_json(&request, MAX_BODY_BYTES)?)?;
+    let now_ms = clock::epoch_ms(clock::now());
+    let until_ms = now_ms + CHANGE_LEASE_MS;
+    if !store
+        .begin_provider_change(&caller.org_id, now_ms, until_ms)
+        .await?
+    {
+        return Err(ApiError::InvalidState(
+            "another change of the organization's provider account is under way: try again once it has ended"
+                .to_owned(),
+        ));
+    }
+    let result = change.await;
+    if let Err(error) = store.end_provider_change(&caller.org_id, until_ms).await {
+        tracing::warn!(
+            cause = format!("{error:#}"),
+            "the lease of the account change could not be given back: it runs out by itself"
+        );
+    }
+    result
+}
+
+async fn connect(state: &Connections, caller: &Caller, request: &Request) -> HandlerResult {
+    let store = &state.services.store;
+    let credentials = parse(&read_json(request, MAX_BODY_BYTES)?)?;
     let organization = store
         .get_organization(&caller.org_id)
         .await?
@@ -181,7 +223,10 @@ async fn connect(state: &Connections, request: Request) -> HandlerResult {
         company_name: company.name,
         verified_at: clock::rfc3339(clock::now()),
     };
-    if !store.set_provider_profile(&caller.org_id, Some(&profile)).await? {
+    if !store
+        .set_provider_profile(&caller.org_id, Some(&profile), clock::epoch_ms(clock::now()))
+        .await?
+    {
         return Err(ApiError::NotFound);
     }
     store.forget_ranges(&caller.org_id).await?;
@@ -196,12 +241,11 @@ async fn connect(state: &Connections, request: Request) -> HandlerResult {
     ))
 }
 
-async fn disconnect(state: &Connections, request: Request) -> HandlerResult {
-    let caller = Caller::authorize(&request, &state.services.tokens, Permission::DisconnectProvider).await?;
+async fn disconnect(state: &Connections, caller: &Caller) -> HandlerResult {
     state
         .services
         .store
-        .set_provider_profile(&caller.org_id, None)
+        .set_provider_profile(&caller.org_id, None, 0)
         .await?;
     state.services.store.forget_ranges(&caller.org_id).await?;
     state.secrets.delete(&caller.org_id).await?;

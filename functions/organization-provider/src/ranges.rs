@@ -1,6 +1,7 @@
 //! `GET /v1/organization/numbering-ranges`: the ranges of the account that serves the
 //! organization, as last read if that was recently, else read from Factus now; and what the
-//! organization must hear about them.
+//! organization must hear about them (the submission worker also checks them once an hour, and
+//! counts those warnings for the alarm).
 
 use std::time::Duration;
 
@@ -9,10 +10,9 @@ use serde_json::json;
 use shared::auth::{Caller, Permission};
 use shared::clock;
 use shared::http::{ApiError, HandlerResult, Request};
-use shared::metrics::Metrics;
 use shared::provider::ranges::{NumberingRange, warnings};
 use shared::provider::{CallError, Calls};
-use shared::store::ReadRanges;
+use shared::store::{OrganizationRecord, ReadRanges};
 use shared::validation::FieldError;
 
 use crate::Connections;
@@ -24,30 +24,30 @@ const WITHOUT_DEADLINE_MS: i64 = 25_000;
 
 pub async fn numbering_ranges(state: &Connections, request: Request) -> HandlerResult {
     let caller = Caller::authorize(&request, &state.services.tokens, Permission::Read).await?;
-    let (ranges, fresh) = current(state, &caller.org_id, &request).await?;
+    let organization = state.services.organization_served(&caller.org_id).await?;
+    let (ranges, fresh) = current(state, &organization, &request).await?;
     if let Some(read) = fresh {
-        keep(state, &caller.org_id, &read).await?;
+        state.services.store.put_ranges(&caller.org_id, &read).await?;
     }
     Ok(answer(&ranges))
 }
 
-/// The account's ranges: as last read if that was within the directory's time, else read from
-/// Factus now, and then also as they are to be kept ([`keep`]) once the caller has no objection.
+/// The ranges of the account that serves `organization` (which says since when): as last read
+/// if that was within the directory's time, else read from Factus now, and then also as they
+/// are to be kept once the caller has no objection.
 pub async fn current(
     state: &Connections,
-    org_id: &str,
+    organization: &OrganizationRecord,
     request: &Request,
 ) -> Result<(Vec<NumberingRange>, Option<ReadRanges>), ApiError> {
-    let store = &state.services.store;
+    let org_id = organization.id.as_str();
     let now_ms = clock::epoch_ms(clock::now());
     let kept_ms = i64::try_from(state.providers.ttl().as_millis()).unwrap_or(i64::MAX);
-    if let Some(read) = store.get_ranges(org_id).await?
+    if let Some(read) = state.services.store.get_ranges(org_id).await?
         && now_ms - read.read_at_ms < kept_ms
     {
         return Ok((read.ranges, None));
     }
-    // The table says whether, and since when, an account serves the organization.
-    let organization = state.services.organization_served(org_id).await?;
     let connected_ms = organization
         .provider
         .as_ref()
@@ -74,19 +74,6 @@ pub async fn current(
         read_at_ms: clock::epoch_ms(clock::now()),
     };
     Ok((ranges, Some(read)))
-}
-
-/// Keeps ranges just read from Factus on the organization, and counts their warnings.
-pub async fn keep(state: &Connections, org_id: &str, read: &ReadRanges) -> Result<(), ApiError> {
-    state.services.store.put_ranges(org_id, read).await?;
-    let found = warnings(&read.ranges, clock::now().date());
-    if !found.is_empty() {
-        tracing::warn!(warnings = found.len(), "numbering ranges run out or end soon");
-        let mut metrics = Metrics::default();
-        metrics.count("NumberingRangeWarnings", found.len() as u64);
-        metrics.emit("organization-provider");
-    }
-    Ok(())
 }
 
 fn answer(ranges: &[NumberingRange]) -> lambda_http::Response<lambda_http::Body> {

@@ -96,6 +96,7 @@ async fn queue_again(
         .map(|message| match message {
             SubmissionMessage::Chunk(chunk) => chunk.invoice_ids.len(),
             SubmissionMessage::Invoice(_) => 1,
+            SubmissionMessage::RangesCheck(_) => 0,
         })
         .sum();
     tracing::warn!(

@@ -5,16 +5,20 @@
 //!   between), or left `submitting` by a worker whose lease expired, is queued again; duplicate
 //!   messages are harmless: the worker claims an invoice before it works on it;
 //! - a batch is failed when its ingest died, or has its lost chunks queued again and is
-//!   completed when nothing is pending ([`batches`]).
+//!   completed when nothing is pending ([`batches`]);
+//! - a connected organization whose numbering ranges are due to be checked (once an hour) has
+//!   the check queued for the worker, which reads them on the account's pace and makes the next
+//!   one due; should the check not happen, it is queued again like a lost invoice.
 
 mod batches;
 
 use lambda_runtime::{Error, LambdaEvent};
 use serde_json::{Value, json};
 use shared::clock;
-use shared::queue::{InvoiceMessage, SubmissionMessage};
+use shared::queue::{InvoiceMessage, RangesCheckMessage, SubmissionMessage};
 use shared::services::Services;
 use shared::store::keys::RECOVERY_SHARDS;
+use shared::store::{Recovering, RecoveryEntry};
 
 /// How many entries one shard gives per run; the next run takes the rest.
 const PER_SHARD: u32 = 200;
@@ -39,15 +43,12 @@ pub async fn handle(services: &Services, event: LambdaEvent<Value>) -> Result<Va
             .due_for_recovery(shard, now_ms, PER_SHARD)
             .await?
             .into_iter()
-            .partition(|entry| entry.is_batch);
+            .partition(|entry| entry.kind == Recovering::Batch);
         due_batches.extend(batches);
         if invoices.is_empty() {
             continue;
         }
-        let messages: Vec<SubmissionMessage> = invoices
-            .iter()
-            .map(|entry| SubmissionMessage::Invoice(InvoiceMessage::new(&entry.org_id, &entry.id)))
-            .collect();
+        let messages: Vec<SubmissionMessage> = invoices.iter().map(message_of).collect();
         let unsent = queue.send_all(&messages).await?;
         for (entry, message) in invoices.iter().zip(&messages) {
             if unsent.contains(message) {
@@ -83,4 +84,16 @@ pub async fn handle(services: &Services, event: LambdaEvent<Value>) -> Result<Va
         tracing::info!(requeued, batches_seen, "recovery ran");
     }
     Ok(json!({ "requeued": requeued, "batches": batches_seen }))
+}
+
+/// The message that does what an entry (not a batch's) waits for.
+fn message_of(entry: &RecoveryEntry) -> SubmissionMessage {
+    match entry.kind {
+        Recovering::NumberingRanges => SubmissionMessage::RangesCheck(RangesCheckMessage {
+            numbering_ranges_of: entry.org_id.clone(),
+        }),
+        Recovering::Invoice | Recovering::Batch => {
+            SubmissionMessage::Invoice(InvoiceMessage::new(&entry.org_id, &entry.id))
+        }
+    }
 }

@@ -17,11 +17,15 @@
 //! - a terminal state is written as soon as it is decided (with whatever else was decided while
 //!   the last write ran), never held until the invocation ends, where a timeout would lose it;
 //! - a message that cannot be read is reported, so that it reaches the dead-letter queue;
+//! - a message may instead ask for a check of an organization's numbering ranges
+//!   ([`ranges_check`]): it is always acknowledged, as the reconciler asks again for a check
+//!   that did not end;
 //! - a panic in one invoice is that invoice's transient failure, not the batch's.
 
 mod attempt;
 mod backoff;
 mod plan;
+mod ranges_check;
 mod submit;
 mod unblock;
 
@@ -48,6 +52,11 @@ pub async fn handle(
     let stop_ms = settings.last_call_ms(&event.context);
     let messages: Vec<Received> = event.payload.records.iter().map(Received::read).collect();
     let mut metrics = Metrics::default();
+    for message in &messages {
+        if let Some(SubmissionMessage::RangesCheck(check)) = &message.content {
+            ranges_check::check(submission, &check.numbering_ranges_of, stop_ms, &mut metrics).await;
+        }
+    }
     let mut outcomes: Vec<Vec<(String, Attempt)>> = messages.iter().map(|_| Vec::new()).collect();
     let jobs = plan::jobs(&messages);
     let held = plan::pay_deletions(submission, &jobs, stop_ms).await;
@@ -175,6 +184,7 @@ async fn settle(submission: &Submission, message: &Received, outcomes: &[(String
             tracing::error!(message_id = %message.message_id, "an unreadable message: it will reach the dead-letter queue");
             false
         }
+        Some(SubmissionMessage::RangesCheck(_)) => true,
         Some(SubmissionMessage::Invoice(single)) => match outcomes.first().map(|(_, outcome)| outcome) {
             Some(Attempt::Done | Attempt::Decided(_)) | None => true,
             Some(Attempt::Retry(wait)) => {

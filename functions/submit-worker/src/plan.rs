@@ -47,7 +47,7 @@ impl Received {
                 .iter()
                 .map(|id| (chunk.org_id.clone(), id.clone()))
                 .collect(),
-            None => Vec::new(),
+            Some(SubmissionMessage::RangesCheck(_)) | None => Vec::new(),
         }
     }
 }

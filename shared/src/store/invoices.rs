@@ -142,14 +142,25 @@ pub enum RetryError {
     Store(#[from] anyhow::Error),
 }
 
-/// An invoice, or a batch, waiting in the recovery index.
+/// An invoice, a batch, or an organization's numbering ranges, waiting in the recovery index.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecoveryEntry {
     pub org_id: String,
-    /// The invoice's id, or the batch's.
+    /// The invoice's id, the batch's, or the organization's.
     pub id: String,
-    pub is_batch: bool,
+    pub kind: Recovering,
     due_key: String,
+}
+
+/// What a recovery entry waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recovering {
+    /// An invoice, to be queued (again).
+    Invoice,
+    /// A batch whose ingest or completion is due ([`Store::due_for_recovery`]).
+    Batch,
+    /// A connected organization whose numbering ranges are due to be checked.
+    NumberingRanges,
 }
 
 /// The page key of an invoice list: the id of the last invoice shown.
@@ -410,24 +421,35 @@ impl Store {
                 Some(RecoveryEntry {
                     org_id: org_id.to_owned(),
                     id: id.to_owned(),
-                    is_batch: sort_key.starts_with(keys::BATCH_PREFIX),
+                    kind: if sort_key.starts_with(keys::BATCH_PREFIX) {
+                        Recovering::Batch
+                    } else if sort_key == keys::ORG_PROFILE {
+                        Recovering::NumberingRanges
+                    } else {
+                        Recovering::Invoice
+                    },
                     due_key: due_key.clone(),
                 })
             })
             .collect())
     }
 
-    /// Moves an invoice's recovery time to `due_ms`, unless the invoice moved on meanwhile.
+    /// Moves an entry's recovery time to `due_ms`, unless it moved on meanwhile.
     pub async fn postpone_recovery(&self, entry: &RecoveryEntry, due_ms: i64) -> anyhow::Result<()> {
         let next = keys::recovery_due(due_ms, &entry.org_id, &entry.id);
+        let item_key = match entry.kind {
+            Recovering::Invoice => key(
+                keys::invoice_partition(&entry.org_id, &entry.id),
+                keys::invoice(&entry.id),
+            ),
+            Recovering::Batch => key(keys::org(&entry.org_id), keys::batch(&entry.id)),
+            Recovering::NumberingRanges => key(keys::org(&entry.org_id), keys::ORG_PROFILE.to_owned()),
+        };
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(
-                keys::invoice_partition(&entry.org_id, &entry.id),
-                keys::invoice(&entry.id),
-            )))
+            .set_key(Some(item_key))
             .update_expression("SET GSI3SK = :next")
             .condition_expression("GSI3SK = :current")
             .expression_attribute_values(":next", AttributeValue::S(next))

@@ -32,7 +32,7 @@ pub use batches::{
 };
 pub use budget::{AccountState, Block, Lane, PaceCell, Reservation};
 pub use idempotency::{IdempotencyRecord, Replay};
-pub use invoices::{CreateInvoiceError, InvoiceFilter, RecoveryEntry, RetryError};
+pub use invoices::{CreateInvoiceError, InvoiceFilter, Recovering, RecoveryEntry, RetryError};
 pub use lockout::Guess;
 pub use organizations::{ProviderProfile, ReadRanges};
 pub use sessions::Session;

@@ -1,12 +1,15 @@
 //! An organization's profile item (`ORG#<org>`, `ORG`): read for `GET /v1/organization`, and
 //! what may be shown of its Factus account, set when one is connected and removed with it (the
-//! credentials themselves live in Secrets Manager, never here); and its account's numbering
-//! ranges as last read (`ORG#<org>`, `RANGES`), kept briefly.
+//! credentials themselves live in Secrets Manager, never here). While connected, the item is in
+//! the recovery index (GSI3), due when its numbering ranges are to be checked next; and while
+//! the account is being connected or disconnected, it holds that change's lease. The account's
+//! numbering ranges as last read are their own item (`ORG#<org>`, `RANGES`).
 
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
-use super::{OrganizationRecord, Store, applied, item, key, keys, record};
+use super::{OrganizationRecord, Store, applied, key, keys, record};
 use crate::provider::credentials::Environment;
 use crate::provider::ranges::NumberingRange;
 
@@ -31,15 +34,17 @@ pub struct ProviderProfile {
 }
 
 impl Store {
-    /// An update of the organization's profile item, only if it exists.
-    fn profile_update(
-        &self,
-        org_id: &str,
-    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+    /// An update of the organization's profile item.
+    fn profile_item_update(&self, org_id: &str) -> UpdateItemFluentBuilder {
         self.client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(keys::org(org_id), keys::ORG_PROFILE.to_owned())))
+    }
+
+    /// An update of the organization's profile item, only if it exists.
+    fn profile_update(&self, org_id: &str) -> UpdateItemFluentBuilder {
+        self.profile_item_update(org_id)
             .condition_expression("attribute_exists(PK)")
     }
 
@@ -52,11 +57,13 @@ impl Store {
 
     /// Sets (or, with `None`, removes) what is shown of the organization's Factus account, and
     /// drops its default numbering ranges (they were the old account's); `false` when the
-    /// organization does not exist.
+    /// organization does not exist. A connected account's ranges are due to be checked at
+    /// `now_ms`; a disconnected organization leaves the recovery index.
     pub async fn set_provider_profile(
         &self,
         org_id: &str,
         profile: Option<&ProviderProfile>,
+        now_ms: i64,
     ) -> anyhow::Result<bool> {
         let update = self
             .profile_update(org_id)
@@ -64,14 +71,76 @@ impl Store {
         // Default numbering ranges are the old account's: they go with it.
         let update = match profile {
             Some(profile) => update
-                .update_expression("SET #p = :p REMOVE default_numbering_ranges")
+                .update_expression(
+                    "SET #p = :p, GSI3PK = :shard, GSI3SK = :due REMOVE default_numbering_ranges",
+                )
                 .expression_attribute_values(
                     ":p",
                     serde_dynamo::to_attribute_value::<_, AttributeValue>(profile)?,
+                )
+                .expression_attribute_values(":shard", AttributeValue::S(keys::recovery_shard(org_id)))
+                .expression_attribute_values(
+                    ":due",
+                    AttributeValue::S(keys::recovery_due(now_ms, org_id, org_id)),
                 ),
-            None => update.update_expression("REMOVE #p, default_numbering_ranges"),
+            None => update.update_expression("REMOVE #p, default_numbering_ranges, GSI3PK, GSI3SK"),
         };
         applied(update.send().await)
+    }
+
+    /// Takes the lease of a change of the organization's account until `until_ms`: `false` when
+    /// another change holds it (or the organization does not exist). A connection and a
+    /// disconnection at once would leave the profile and the secret out of step.
+    pub async fn begin_provider_change(
+        &self,
+        org_id: &str,
+        now_ms: i64,
+        until_ms: i64,
+    ) -> anyhow::Result<bool> {
+        let update = self
+            .profile_item_update(org_id)
+            .update_expression("SET provider_change_until = :until")
+            .condition_expression(
+                "attribute_exists(PK) AND (attribute_not_exists(provider_change_until) OR provider_change_until < :now)",
+            )
+            .expression_attribute_values(":until", AttributeValue::N(until_ms.to_string()))
+            .expression_attribute_values(":now", AttributeValue::N(now_ms.to_string()));
+        applied(update.send().await)
+    }
+
+    /// Gives back the lease [`Store::begin_provider_change`] took until `until_ms` (unless it
+    /// had run out and another change took it).
+    pub async fn end_provider_change(&self, org_id: &str, until_ms: i64) -> anyhow::Result<()> {
+        let update = self
+            .profile_item_update(org_id)
+            .update_expression("REMOVE provider_change_until")
+            .condition_expression("provider_change_until = :until")
+            .expression_attribute_values(":until", AttributeValue::N(until_ms.to_string()));
+        applied(update.send().await).map(|_| ())
+    }
+
+    /// Keeps ranges just checked, and makes the organization's next check due at `next_ms`,
+    /// if the account connected at `verified_at` still serves it (another connection set its
+    /// own; a disconnection took it out of the recovery index).
+    pub async fn ranges_checked(
+        &self,
+        org_id: &str,
+        read: &ReadRanges,
+        verified_at: &str,
+        next_ms: i64,
+    ) -> anyhow::Result<()> {
+        self.put_ranges(org_id, read).await?;
+        let update = self
+            .profile_item_update(org_id)
+            .update_expression("SET GSI3SK = :due")
+            .condition_expression("attribute_exists(GSI3PK) AND #p.verified_at = :verified")
+            .expression_attribute_names("#p", "provider")
+            .expression_attribute_values(
+                ":due",
+                AttributeValue::S(keys::recovery_due(next_ms, org_id, org_id)),
+            )
+            .expression_attribute_values(":verified", AttributeValue::S(verified_at.to_owned()));
+        applied(update.send().await).map(|_| ())
     }
 
     /// Sets the organization's default numbering range per document type; `false` when the
@@ -99,15 +168,19 @@ impl Store {
             .transpose()
     }
 
-    pub async fn put_ranges(&self, org_id: &str, ranges: &ReadRanges) -> anyhow::Result<()> {
+    /// Keeps ranges read (an update, not a put: the worker, which checks them, writes no
+    /// whole items).
+    pub async fn put_ranges(&self, org_id: &str, read: &ReadRanges) -> anyhow::Result<()> {
         self.client
-            .put_item()
+            .update_item()
             .table_name(&self.table)
-            .set_item(Some(item(
-                ranges,
-                keys::org(org_id),
-                keys::NUMBERING_RANGES.to_owned(),
-            )?))
+            .set_key(Some(key(keys::org(org_id), keys::NUMBERING_RANGES.to_owned())))
+            .update_expression("SET ranges = :ranges, read_at_ms = :at")
+            .expression_attribute_values(
+                ":ranges",
+                serde_dynamo::to_attribute_value::<_, AttributeValue>(&read.ranges)?,
+            )
+            .expression_attribute_values(":at", AttributeValue::N(read.read_at_ms.to_string()))
             .send()
             .await
             .map_err(aws_sdk_dynamodb::Error::from)?;

@@ -24,9 +24,18 @@ pub async fn data_of(org_id: &str, path: &str) -> Value {
 /// `PATCH` a sandbox path with `body` as the client of the organization's account would: the
 /// status.
 pub async fn patch_of(org_id: &str, path: &str, body: &Value) -> u16 {
+    let credentials = super::organizations::account_secret(org_id)
+        .await
+        .expect("the organization has an account");
+    patch_with(&credentials, path, body).await
+}
+
+/// `PATCH` a sandbox path with `body` as a client with these credentials (as
+/// `PUT /v1/organization/provider` takes them) would: the status.
+pub async fn patch_with(credentials: &Value, path: &str, body: &Value) -> u16 {
     http()
         .patch(url(path))
-        .bearer_auth(org_token(org_id).await)
+        .bearer_auth(token_of(serde_json::from_value(credentials.clone()).unwrap()).await)
         .json(body)
         .send()
         .await
