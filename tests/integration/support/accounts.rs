@@ -29,14 +29,29 @@ pub fn email(name: &str) -> String {
     format!("{}@example.co", unique(name))
 }
 
-/// Signs a new organization up and, on the local stack, connects a provider sandbox account of
-/// its own company (a deployed stage has no sandbox to make one); its owner is signed in.
+/// Signs a new organization up and connects a Factus account of its company, its owner signed
+/// in. On the local stack, a provider sandbox account of its own; against a deployed stage (no
+/// sandbox to make one), the Factus account `INVOICER_FACTUS_ACCOUNT` names, as
+/// `{"nit", "dv", "environment", "client_id", "client_secret", "username", "password"}`, the
+/// organization taking its company's NIT; without one, it stays unconnected.
 pub async fn signup() -> Account {
-    let owner = signup_unconnected().await;
-    if !super::is_local() {
-        return owner;
-    }
-    let credentials = super::organizations::own_sandbox_account(&owner).await;
+    let (owner, credentials) = if super::is_local() {
+        let owner = signup_unconnected().await;
+        let credentials = super::organizations::own_sandbox_account(&owner).await;
+        (owner, credentials)
+    } else {
+        let Ok(text) = std::env::var("INVOICER_FACTUS_ACCOUNT") else {
+            return signup_unconnected().await;
+        };
+        let mut credentials: serde_json::Map<String, Value> =
+            serde_json::from_str(&text).expect("INVOICER_FACTUS_ACCOUNT is a JSON object");
+        let mut company = |key: &str| match credentials.remove(key) {
+            Some(Value::String(text)) => text,
+            other => panic!("INVOICER_FACTUS_ACCOUNT's {key}: {other:?}"),
+        };
+        let (nit, dv) = (company("nit"), company("dv"));
+        (signup_as(&nit, &dv).await, Value::Object(credentials))
+    };
     let (status, shown) = super::organizations::connect(&owner, &credentials).await;
     assert_eq!(status, 200, "connecting the organization's account: {shown}");
     owner
