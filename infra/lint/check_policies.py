@@ -3,8 +3,9 @@
 - a function whose every route is a GET has no write action;
 - only functions given the submissions queue (SUBMISSIONS_QUEUE_URL) may send to it;
 - only the functions given PROVIDER_SECRET_ID (the worker and the dead-letter handler, which
-  submit and look invoices up, and the one behind /v1/organization/provider, which reads the
-  numbering ranges) may read the deployment's provider credentials;
+  submit and look invoices up, the one behind /v1/organization/provider, which reads the
+  numbering ranges, and the one behind an accepted invoice's documents, which downloads and
+  emails them) may read the deployment's provider credentials;
 - only the function behind /v1/organization/provider (which also serves the organization's
   numbering ranges and their defaults) may create, replace or delete secrets, and
   only organizations' provider account secrets (their ARN pattern, under the stage's prefix);

@@ -29,6 +29,7 @@ pub mod vars {
     pub const PROVIDER_ACCOUNT_NIT: &str = "PROVIDER_ACCOUNT_NIT";
     pub const PROVIDER_ACCOUNT_ORGANIZATION_ID: &str = "PROVIDER_ACCOUNT_ORGANIZATION_ID";
     pub const PROVIDER_ACCOUNT_CACHE_SECONDS: &str = "PROVIDER_ACCOUNT_CACHE_SECONDS";
+    pub const DOCUMENTS_BUCKET: &str = "DOCUMENTS_BUCKET";
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -46,7 +47,7 @@ pub struct Config {
     values: HashMap<&'static str, String>,
 }
 
-const ALL: [&str; 20] = [
+const ALL: [&str; 21] = [
     vars::TABLE_NAME,
     vars::SUBMISSIONS_QUEUE_URL,
     vars::JWT_SECRET_ID,
@@ -67,6 +68,7 @@ const ALL: [&str; 20] = [
     vars::PROVIDER_ACCOUNT_NIT,
     vars::PROVIDER_ACCOUNT_ORGANIZATION_ID,
     vars::PROVIDER_ACCOUNT_CACHE_SECONDS,
+    vars::DOCUMENTS_BUCKET,
 ];
 
 impl Config {
@@ -158,6 +160,11 @@ impl Config {
     /// The prefix of the names of organizations' provider account secrets.
     pub fn provider_accounts_prefix(&self) -> Result<&str, MissingSetting> {
         self.get(vars::PROVIDER_ACCOUNTS_PREFIX)
+    }
+
+    /// The bucket that keeps accepted documents' files.
+    pub fn documents_bucket(&self) -> Result<&str, MissingSetting> {
+        self.get(vars::DOCUMENTS_BUCKET)
     }
 }
 

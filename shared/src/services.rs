@@ -8,11 +8,14 @@ use crate::auth::{KeyRing, Tokens};
 use crate::aws::SdkConfig;
 use crate::bootstrap::State;
 use crate::config::Config;
+use crate::domain::invoice::InvoiceInput;
 use crate::http::ApiError;
 use crate::invoices::Invoice;
+use crate::json::Json;
 use crate::provider::directory::AccountHolder;
 use crate::queue::{InvoiceMessage, Queue};
 use crate::store::{OrganizationRecord, Store};
+use crate::validation::{FieldError, Problems};
 
 pub struct Services {
     pub store: Store,
@@ -63,6 +66,29 @@ impl Services {
         } else {
             Err(ApiError::ProviderNotConfigured)
         }
+    }
+
+    /// An invoice of the organization `org_id` as `POST /v1/invoices` takes it: read from `body`
+    /// with every problem named, for an organization an account serves, its numbering range
+    /// settled (the one it names, if it is one of the account's, else the organization's default).
+    pub async fn invoice_input(&self, org_id: &str, body: &Json) -> Result<InvoiceInput, ApiError> {
+        let mut problems = Problems::new();
+        let input = InvoiceInput::parse(body, "", &mut problems);
+        let mut input = problems
+            .finish(input)?
+            .ok_or_else(|| anyhow::anyhow!("an invoice failed to parse without a reason"))?;
+        let organization = self.organization_served(org_id).await?;
+        let ranges = match input.numbering_range_id {
+            Some(_) => self.store.get_ranges(org_id).await?,
+            None => None,
+        };
+        input.numbering_range_id = crate::numbering::settle(
+            input.numbering_range_id,
+            &organization.default_numbering_ranges,
+            ranges.as_ref(),
+        )
+        .map_err(|message| ApiError::Validation(vec![FieldError::new("numbering_range_id", message)]))?;
+        Ok(input)
     }
 
     /// The submissions queue; an error when this function was not given one.

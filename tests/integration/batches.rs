@@ -556,6 +556,64 @@ async fn counters_follow_rejections_failures_and_retries_and_the_batch_completes
         statuses,
         BTreeSet::from(["accepted".to_owned(), "rejected".to_owned()])
     );
+
+    // The rejected invoice, corrected (its rejected bill deleted at Factus first), goes again
+    // and is accepted: the batch's rejected count moves back and it completes clean.
+    let rejected = all_pages(
+        &account,
+        &format!("/v1/batches/{id}/invoices?status=rejected&limit=10"),
+    )
+    .await;
+    let rejected_id = rejected[0]["id"].as_str().unwrap();
+    let path = format!("/v1/invoices/{rejected_id}");
+    let cleared = crate::support::invoices::wait_for_cleared(&account, &path).await;
+    let mut correction = local_stack::examples::invoice(cleared["reference_code"].as_str().unwrap());
+    correction["items"][0]["quantity"] = json!("3");
+    let retry = |body: Value| {
+        http()
+            .post(api(&format!("{path}/retry")))
+            .header("authorization", account.bearer())
+            .json(&body)
+            .send()
+    };
+    let mut other = correction.clone();
+    other["reference_code"] = json!("ANOTHER-1");
+    let refused = retry(other).await.unwrap();
+    assert_eq!(refused.status(), 422);
+    let refused: Value = refused.json().await.unwrap();
+    assert_eq!(
+        refused["error"]["details"][0]["field"], "reference_code",
+        "{refused}"
+    );
+    let without_body = http()
+        .post(api(&format!("{path}/retry")))
+        .header("authorization", account.bearer())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        without_body.status(),
+        409,
+        "a rejected invoice goes again only corrected"
+    );
+    let response = retry(correction).await.unwrap();
+    assert_eq!(response.status(), 202);
+    let queued: Value = response.json().await.unwrap();
+    assert_eq!(
+        (&queued["status"], &queued["provider_errors"]),
+        (&json!("queued"), &json!([]))
+    );
+    let third = wait_for(&account, id, &["completed"]).await;
+    assert_eq!(counts(&third), [json!(3), json!(0), json!(0), json!(0)]);
+    let (_, corrected) = get(&account, &path).await;
+    assert_eq!(
+        (
+            &corrected["status"],
+            &corrected["items"][0]["quantity"],
+            &corrected["created_at"]
+        ),
+        (&json!("accepted"), &json!("3"), &cleared["created_at"])
+    );
 }
 
 #[tokio::test]

@@ -5,12 +5,13 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use shared::provider::provider_reference;
 
 use crate::support::accounts::{member, signup};
 use crate::support::events::event;
-use crate::support::invoices::{create, example, get, post};
+use crate::support::invoices::{create, example, get, post, wait_for};
 use crate::support::runtime::{LoneFunction, environment_of, own_queue};
-use crate::support::{api, http, local_only, stack, unique};
+use crate::support::{api, http, local_only, sandbox, stack, unique};
 
 #[tokio::test]
 async fn a_created_invoice_is_queued_with_its_totals_to_the_cent() {
@@ -318,7 +319,7 @@ async fn lists_filter_by_status_and_refuse_unknown_filters() {
     let account = signup().await;
     let invoice = create(&account).await;
     let id = invoice["id"].as_str().unwrap();
-    let invoice = crate::support::invoices::wait_for(&account, id, &["accepted", "rejected", "failed"]).await;
+    let invoice = wait_for(&account, id, &["accepted", "rejected", "failed"]).await;
     let status = invoice["status"].as_str().unwrap();
 
     let (code, listed) = get(&account, &format!("/v1/invoices?status={status}")).await;
@@ -392,6 +393,65 @@ async fn only_a_failed_invoice_can_be_retried() {
             .status(),
         404
     );
+}
+
+/// An invoice Factus's own validation refused (Factus kept no bill: `provider_cleared` null) is
+/// corrected through `retry`, keeps its id and reference code, and is accepted; an accepted one
+/// cannot be retried at all.
+#[tokio::test]
+async fn a_rejected_invoice_is_corrected_through_retry_and_accepted() {
+    let Some(_) = local_only("the provider sandbox's faults") else {
+        return;
+    };
+    let account = signup().await;
+    let code = unique("FIX");
+    let prefix = provider_reference(&account.org_id, &code);
+    sandbox::set_faults(json!({"reference_prefix": prefix, "validation_error_rate": 1.0, "seed": 1})).await;
+    let mut body = example();
+    body["reference_code"] = json!(code);
+    let response = post(&account, &body, None).await;
+    assert_eq!(response.status(), 202);
+    let id = response.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rejected = wait_for(&account, &id, &["accepted", "rejected", "failed"]).await;
+    assert_eq!(
+        (&rejected["status"], &rejected["provider_cleared"]),
+        (&json!("rejected"), &Value::Null),
+        "{rejected}"
+    );
+    sandbox::clear_faults(&prefix).await;
+
+    body["items"][0]["price"] = json!("12500.00");
+    let retry = |body: Option<Value>| {
+        let request = http()
+            .post(api(&format!("/v1/invoices/{id}/retry")))
+            .header("authorization", account.bearer())
+            .header("idempotency-key", format!("fix-{id}"));
+        match body {
+            Some(body) => request.json(&body).send(),
+            None => request.send(),
+        }
+    };
+    let response = retry(Some(body.clone())).await.unwrap();
+    assert_eq!(response.status(), 202);
+    let queued: Value = response.json().await.unwrap();
+    assert_eq!((&queued["id"], &queued["status"]), (&json!(id), &json!("queued")));
+    assert_eq!(queued["totals"]["subtotal"], "25000.00", "the corrected totals");
+    let accepted = wait_for(&account, &id, &["accepted", "rejected", "failed"]).await;
+    assert_eq!(accepted["status"], "accepted", "{accepted}");
+    assert_eq!(accepted["items"][0]["price"], "12500.00");
+    // The same retry again replays its answer; without its key, an accepted invoice is 409.
+    assert_eq!(retry(Some(body.clone())).await.unwrap().status(), 202);
+    let again = http()
+        .post(api(&format!("/v1/invoices/{id}/retry")))
+        .header("authorization", account.bearer())
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 409);
 }
 
 /// A queue of the test's own, so that no consumer of the stack takes its messages.

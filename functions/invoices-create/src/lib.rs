@@ -8,14 +8,11 @@
 use lambda_http::http::StatusCode;
 use shared::auth::{Caller, Permission};
 use shared::clock;
-use shared::domain::invoice::InvoiceInput;
 use shared::http::{ApiError, HandlerResult, Request, read_json};
 use shared::idempotency::{IdempotencyKey, replay};
 use shared::invoices::Invoice;
-use shared::numbering;
 use shared::services::Services;
 use shared::store::{CreateInvoiceError, Replay};
-use shared::validation::{FieldError, Problems};
 
 /// 500 items of long names and codes stay well under this.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -24,22 +21,7 @@ pub async fn handle(services: &Services, request: Request) -> HandlerResult {
     let caller = Caller::authorize(&request, &services.tokens, Permission::Issue).await?;
     let key = IdempotencyKey::of(&request)?;
     let body = read_json(&request, MAX_BODY_BYTES)?;
-    let mut problems = Problems::new();
-    let input = InvoiceInput::parse(&body, "", &mut problems);
-    let mut input = problems
-        .finish(input)?
-        .ok_or_else(|| anyhow::anyhow!("an invoice failed to parse without a reason"))?;
-    let organization = services.organization_served(&caller.org_id).await?;
-    let ranges = match input.numbering_range_id {
-        Some(_) => services.store.get_ranges(&caller.org_id).await?,
-        None => None,
-    };
-    input.numbering_range_id = numbering::settle(
-        input.numbering_range_id,
-        &organization.default_numbering_ranges,
-        ranges.as_ref(),
-    )
-    .map_err(|message| ApiError::Validation(vec![FieldError::new("numbering_range_id", message)]))?;
+    let input = services.invoice_input(&caller.org_id, &body).await?;
 
     let now = clock::now();
     let invoice = Invoice::new(

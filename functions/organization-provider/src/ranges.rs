@@ -3,24 +3,16 @@
 //! organization must hear about them (the submission worker also checks them once an hour, and
 //! counts those warnings for the alarm).
 
-use std::time::Duration;
-
 use lambda_http::http::StatusCode;
 use serde_json::json;
 use shared::auth::{Caller, Permission};
 use shared::clock;
 use shared::http::{ApiError, HandlerResult, Request};
+use shared::provider::in_request::{self, refusal};
 use shared::provider::ranges::{NumberingRange, warnings};
-use shared::provider::{CallError, Calls};
 use shared::store::{OrganizationRecord, ReadRanges};
-use shared::validation::FieldError;
 
 use crate::Connections;
-
-/// Time kept in hand before the request's deadline for answering.
-const ANSWER_MARGIN_MS: i64 = 2_000;
-/// The request's time when it says no deadline: the function's timeout (template.yaml).
-const WITHOUT_DEADLINE_MS: i64 = 25_000;
 
 pub async fn numbering_ranges(state: &Connections, request: Request) -> HandlerResult {
     let caller = Caller::authorize(&request, &state.services.tokens, Permission::Read).await?;
@@ -59,16 +51,8 @@ pub async fn current(
         .await
         .map_err(refusal)?
         .ok_or(ApiError::ProviderNotConfigured)?;
-    // No call starts later than a whole call's time (and a margin) before the request's
-    // deadline: a slow Factus is a 503, never the function timing out.
-    let call_ms = i64::try_from(state.providers.call_timeout().as_millis()).unwrap_or(i64::MAX / 2);
-    let deadline = shared::http::deadline_ms(request).unwrap_or(now_ms + WITHOUT_DEADLINE_MS)
-        - call_ms
-        - ANSWER_MARGIN_MS;
-    let ranges = provider
-        .numbering_ranges(&Calls::new(0, deadline))
-        .await
-        .map_err(refusal)?;
+    let calls = in_request::calls_within(request, state.providers.call_timeout());
+    let ranges = provider.numbering_ranges(&calls).await.map_err(refusal)?;
     let read = ReadRanges {
         ranges: ranges.clone(),
         read_at_ms: clock::epoch_ms(clock::now()),
@@ -91,29 +75,4 @@ fn answer(ranges: &[NumberingRange]) -> lambda_http::Response<lambda_http::Body>
         "warnings": warnings(ranges, clock::now().date()),
     });
     shared::http::json(StatusCode::OK, &body)
-}
-
-/// A provider call that could not be made: 503 when it may work later, 409 when the account
-/// itself cannot work (its credentials refused).
-fn refusal(error: CallError) -> ApiError {
-    match error {
-        CallError::AccountProblem(reason) => ApiError::InvalidState(format!(
-            "the organization's Factus account cannot be used: {reason}"
-        )),
-        CallError::Paced(wait) => unavailable(wait),
-        CallError::Transient(cause) => {
-            tracing::warn!(cause, "the numbering ranges could not be read: answering 503");
-            unavailable(Duration::from_secs(5))
-        }
-    }
-}
-
-fn unavailable(wait: Duration) -> ApiError {
-    ApiError::Unavailable {
-        failing: vec![FieldError::new(
-            "provider",
-            "Factus cannot be reached at the moment",
-        )],
-        retry_after_seconds: wait.as_secs().max(1),
-    }
 }

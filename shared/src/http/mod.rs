@@ -20,7 +20,7 @@ use crate::aws::Invocation;
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use lambda_http::{Body, Request, Response};
 pub use request::{Query, body_bytes, deadline_ms, header, path_param, read_json, request_id};
-pub use response::{empty, json, json_text};
+pub use response::{empty, json, json_text, redirect};
 
 /// Headers on every answer: no content sniffing, and HTTPS only for two years.
 pub const SECURITY_HEADERS: [(&str, &str); 2] = [

@@ -22,6 +22,18 @@ pub fn json(status: StatusCode, value: &impl Serialize) -> Response<Body> {
     }
 }
 
+/// A `302 Found` to `location` (a short-lived link elsewhere: never cached).
+pub fn redirect(location: &str) -> Result<Response<Body>, ApiError> {
+    let mut response = empty(StatusCode::FOUND);
+    let value = lambda_http::http::HeaderValue::from_str(location).map_err(|error| {
+        ApiError::Internal(anyhow::anyhow!("a redirect to an unusable location: {error}"))
+    })?;
+    response
+        .headers_mut()
+        .insert(lambda_http::http::header::LOCATION, value);
+    Ok(response)
+}
+
 /// A response without a body, e.g. 204.
 pub fn empty(status: StatusCode) -> Response<Body> {
     let mut response = Response::new(Body::Empty);

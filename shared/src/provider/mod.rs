@@ -11,6 +11,8 @@ mod answer;
 pub mod company;
 pub mod credentials;
 pub mod directory;
+pub mod files;
+pub mod in_request;
 pub mod pacer;
 pub mod ranges;
 mod request;

@@ -205,10 +205,10 @@ impl Counts {
     }
 }
 
-/// The counters' move, as one write. Taking a failed invoice back (a retry) also makes the
+/// The counters' move, as one write. Taking a failed or rejected invoice back (a retry) also makes the
 /// batch `processing` again.
 pub(crate) fn counts_change(org_id: &str, batch_id: &str, counts: &Counts, now: &str) -> Change {
-    let reopens = counts.failed < 0;
+    let reopens = counts.failed < 0 || counts.rejected < 0;
     let expression = if reopens {
         "ADD accepted :accepted, rejected :rejected, failed :failed, done :done \
          SET updated_at = :now, #status = :processing REMOVE completed_at"

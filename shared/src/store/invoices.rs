@@ -131,11 +131,11 @@ pub struct InvoiceFilter {
     pub batch_id: Option<String>,
 }
 
-/// Why a `failed` invoice could not go back to `queued`.
+/// Why a `failed` (or a corrected `rejected`) invoice could not go back to `queued`.
 #[derive(Debug, thiserror::Error)]
 pub enum RetryError {
-    #[error("the invoice is not failed any more")]
-    NoLongerFailed,
+    #[error("the invoice is no longer in the state it was retried from")]
+    StateChanged,
     #[error("the idempotency key was used already")]
     IdempotencyKeyUsed,
     #[error(transparent)]
@@ -339,43 +339,71 @@ impl Store {
         Ok((invoices, stopped_at))
     }
 
-    /// Stores `invoice`, read as `failed` and now `queued` again (with the idempotency record of
-    /// the request, if any), provided it is still `failed`. An invoice of a batch takes its place
-    /// among the batch's pending invoices again, and the batch is processing again.
-    pub async fn requeue_failed_invoice(
+    /// Stores `invoice`, read as `was` (`failed`, or `rejected` and now corrected) and now
+    /// `queued` again, with the idempotency record of the request, if any, provided it is still
+    /// as it was read: a failed invoice moves back as it is; a rejected one is replaced whole by
+    /// its correction, and only if the provider holds no rejected bill of it (deleted, or never
+    /// kept: `provider_cleared` true or null). An invoice
+    /// of a batch takes its place among the batch's pending invoices again, and the batch is
+    /// processing again.
+    pub async fn requeue_invoice(
         &self,
         invoice: &Invoice,
+        was: Status,
         recover_at_ms: i64,
         idempotency: Option<&IdempotencyRecord>,
     ) -> Result<(), RetryError> {
         let (org_id, invoice_id) = (&invoice.organization_id, &invoice.id);
         let now = &invoice.state.updated_at;
-        let requeue = Change::new(
-            keys::invoice_partition(org_id, invoice_id),
-            keys::invoice(invoice_id),
-            "SET #status = :queued, updated_at = :now, GSI1PK = :by_status, GSI3PK = :shard, GSI3SK = :due",
-        )
-        .condition("#status = :failed")
-        .name("#status", "status")
-        .value(":queued", s(Status::Queued.as_str()))
-        .value(":failed", s(Status::Failed.as_str()))
-        .value(":now", s(now))
-        .value(
-            ":by_status",
-            s(keys::by_status(
-                org_id,
-                Status::Queued.as_str(),
-                keys::invoice_shard(invoice_id),
-            )),
-        )
-        .value(":shard", s(keys::recovery_shard(invoice_id)))
-        .value(":due", s(keys::recovery_due(recover_at_ms, org_id, invoice_id)));
-        let mut actions = vec![requeue.into_action(&self.table)?];
-        if let Some(batch) = &invoice.batch_id {
-            let back = Counts {
+        let (requeue, back) = if was == Status::Rejected {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(invoice_item(invoice, Some(recover_at_ms))?))
+                // Its bill deleted at the provider, or never kept there (`null`).
+                .condition_expression(
+                    "#status = :rejected AND (attribute_not_exists(provider_cleared) \
+                     OR attribute_type(provider_cleared, :null) OR provider_cleared = :cleared)",
+                )
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":rejected", s(Status::Rejected.as_str()))
+                .expression_attribute_values(":null", s("NULL"))
+                .expression_attribute_values(":cleared", AttributeValue::Bool(true))
+                .build()
+                .map_err(anyhow::Error::from)?;
+            let counts = Counts {
+                rejected: -1,
+                ..Counts::default()
+            };
+            (TransactWriteItem::builder().put(put).build(), counts)
+        } else {
+            let change = Change::new(
+                keys::invoice_partition(org_id, invoice_id),
+                keys::invoice(invoice_id),
+                "SET #status = :queued, updated_at = :now, GSI1PK = :by_status, GSI3PK = :shard, GSI3SK = :due",
+            )
+            .condition("#status = :failed")
+            .name("#status", "status")
+            .value(":queued", s(Status::Queued.as_str()))
+            .value(":failed", s(Status::Failed.as_str()))
+            .value(":now", s(now))
+            .value(
+                ":by_status",
+                s(keys::by_status(
+                    org_id,
+                    Status::Queued.as_str(),
+                    keys::invoice_shard(invoice_id),
+                )),
+            )
+            .value(":shard", s(keys::recovery_shard(invoice_id)))
+            .value(":due", s(keys::recovery_due(recover_at_ms, org_id, invoice_id)));
+            let counts = Counts {
                 failed: -1,
                 ..Counts::default()
             };
+            (change.into_action(&self.table)?, counts)
+        };
+        let mut actions = vec![requeue];
+        if let Some(batch) = &invoice.batch_id {
             actions.push(counts_change(org_id, batch, &back, now).into_action(&self.table)?);
         }
         let idempotency_action = actions.len();
@@ -385,7 +413,7 @@ impl Store {
         match self.transact(actions).await {
             Ok(()) => Ok(()),
             Err(refusal) if refusal.at(idempotency_action) => Err(RetryError::IdempotencyKeyUsed),
-            Err(refusal) if refusal.at(0) => Err(RetryError::NoLongerFailed),
+            Err(refusal) if refusal.at(0) => Err(RetryError::StateChanged),
             Err(refusal) => Err(RetryError::Store(refusal.into_error("re-queueing an invoice"))),
         }
     }

@@ -68,3 +68,16 @@ pub async fn wait_for_status(account: &Account, path: &str, statuses: &[&str]) -
 pub async fn wait_for(account: &Account, invoice_id: &str, statuses: &[&str]) -> Value {
     wait_for_status(account, &format!("/v1/invoices/{invoice_id}"), statuses).await
 }
+
+/// Polls a rejected invoice until the provider no longer holds its rejected bill (the worker
+/// deletes it); answers it.
+pub async fn wait_for_cleared(account: &Account, path: &str) -> Value {
+    for _ in 0..300 {
+        let (_, invoice) = get(account, path).await;
+        if invoice["provider_cleared"] == true {
+            return invoice;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{path}: its rejected bill was never deleted at the provider");
+}

@@ -71,7 +71,10 @@ pub fn spawn_emulator(program: &Path, port: u16, data_dir: &Path, log: &Path) ->
     command
         .env("BIND_HOST", "127.0.0.1")
         .env("GATEWAY_PORT", port.to_string())
-        .env("SERVICES", "dynamodb,sqs,secretsmanager")
+        .env("SERVICES", "dynamodb,sqs,secretsmanager,s3")
+        // The emulator's own key is the functions': S3 checks the signature of a presigned link.
+        .env("AWS_ACCESS_KEY_ID", crate::stack::ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", crate::stack::ACCESS_KEY)
         .env("LOG_LEVEL", "WARNING")
         .env("STATE_DIR", data_dir.join("state"))
         .env("S3_DATA_DIR", data_dir.join("s3"))

@@ -1,5 +1,7 @@
-//! Creates in the emulator the tables, queues and secrets that the template declares, with the
-//! properties it gives them, and records every resource's physical id for `!Ref`/`!GetAtt`.
+//! Creates in the emulator the tables, queues, secrets and buckets that the template declares,
+//! with the properties it gives them (a bucket's encryption, access block and lifecycle are
+//! AWS's business, not the emulator's), and records every resource's physical id for
+//! `!Ref`/`!GetAtt`.
 
 use std::collections::BTreeMap;
 
@@ -15,6 +17,7 @@ use crate::template::{Resolver, Template, scalar_text};
 pub const TABLE: &str = "AWS::DynamoDB::Table";
 pub const QUEUE: &str = "AWS::SQS::Queue";
 pub const SECRET: &str = "AWS::SecretsManager::Secret";
+pub const BUCKET: &str = "AWS::S3::Bucket";
 pub const FUNCTION: &str = "AWS::Serverless::Function";
 
 /// The names the template's pseudo parameters take locally.
@@ -71,7 +74,7 @@ pub async fn provision(
             continue;
         }
         let physical = match resource.kind.as_str() {
-            TABLE | QUEUE | SECRET => {
+            TABLE | QUEUE | SECRET | BUCKET => {
                 let properties = resolver
                     .resolve(&Value::Object(resource.properties.clone()))
                     .with_context(|| format!("resolving the properties of {id}"))?;
@@ -85,6 +88,7 @@ pub async fn provision(
                 match resource.kind.as_str() {
                     TABLE => create_table(sdk, env, &name("TableName"), &properties).await,
                     QUEUE => create_queue(sdk, &name("QueueName"), &properties).await,
+                    BUCKET => create_bucket(sdk, &name("BucketName")).await,
                     _ => create_secret(sdk, &name("Name"), &properties).await,
                 }
                 .with_context(|| format!("creating {id} in the emulator"))?
@@ -285,6 +289,26 @@ const QUEUE_ATTRIBUTES: [&str; 9] = [
     "RedrivePolicy",
     "VisibilityTimeout",
 ];
+
+/// A bucket; its name in lower case, as S3 wants.
+async fn create_bucket(sdk: &SdkConfig, name: &str) -> anyhow::Result<PhysicalResource> {
+    let config = aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(true)
+        .build();
+    let name = name.to_ascii_lowercase();
+    aws_sdk_s3::Client::from_conf(config)
+        .create_bucket()
+        .bucket(&name)
+        .send()
+        .await
+        .map_err(aws_sdk_s3::Error::from)?;
+    Ok(PhysicalResource {
+        kind: BUCKET.to_owned(),
+        attributes: BTreeMap::from([("Arn".to_owned(), format!("arn:aws:s3:::{name}"))]),
+        reference: name,
+        emulated: true,
+    })
+}
 
 async fn create_queue(
     sdk: &SdkConfig,

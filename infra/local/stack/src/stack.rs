@@ -23,6 +23,8 @@ use crate::state::{FunctionSpec, StackState};
 use crate::template::{Resolver, Template};
 
 pub const REGION: &str = "us-east-1";
+/// The functions' AWS access key and secret, which the emulator also takes as its own.
+pub const ACCESS_KEY: &str = "local";
 
 /// SDK configuration for talking to the AWS emulator at `emulator_url` directly.
 pub async fn emulator_sdk(emulator_url: &str) -> aws_config::SdkConfig {
