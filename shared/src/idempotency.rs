@@ -84,6 +84,22 @@ impl IdempotencyKey {
     }
 }
 
+/// The first answer again when the request's key was used before (or 422 when the request
+/// differs from the first); `None` when it was not, or there is no key.
+pub async fn replay_if_recorded(
+    store: &Store,
+    org_id: &str,
+    key: Option<&IdempotencyKey>,
+) -> Result<Option<lambda_http::Response<lambda_http::Body>>, ApiError> {
+    let Some(key) = key else {
+        return Ok(None);
+    };
+    if store.get_idempotency(org_id, &key.scope).await?.is_none() {
+        return Ok(None);
+    }
+    replay(store, org_id, key).await.map(Some)
+}
+
 /// The answer to a request whose key was used before: the first answer again, or 422 when the
 /// request differs from the first.
 pub async fn replay(store: &Store, org_id: &str, key: &IdempotencyKey) -> HandlerResult {

@@ -1,9 +1,15 @@
 //! An invoice through its life: the validated input, its totals, and its submission state
-//! (`queued -> submitting -> accepted | rejected`, `failed` after the dead-letter queue), and
-//! how the API shows it (docs/API.md, `Invoice`).
+//! (`queued -> submitting -> accepted | rejected`, `failed` after the dead-letter queue,
+//! `accepted -> annulled` when an annulment credit note is accepted), and how the API shows it
+//! (docs/API.md, `Invoice`). A credit note is submitted exactly as an invoice is, so it is one
+//! too, of [`Kind::CreditNote`], with what it credits ([`crate::credit_notes`]).
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+
+use crate::credit_notes::{Credit, CreditNoteEntry};
 
 use crate::domain::invoice::{Discount, InvoiceInput, Item};
 use crate::domain::money::{money, plain};
@@ -18,15 +24,18 @@ pub enum Status {
     Accepted,
     Rejected,
     Failed,
+    /// An accepted invoice whose annulment credit note was accepted.
+    Annulled,
 }
 
 impl Status {
-    pub const ALL: [Status; 5] = [
+    pub const ALL: [Status; 6] = [
         Status::Queued,
         Status::Submitting,
         Status::Accepted,
         Status::Rejected,
         Status::Failed,
+        Status::Annulled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -36,6 +45,7 @@ impl Status {
             Status::Accepted => "accepted",
             Status::Rejected => "rejected",
             Status::Failed => "failed",
+            Status::Annulled => "annulled",
         }
     }
 
@@ -45,8 +55,19 @@ impl Status {
 
     /// Whether the invoice has reached the end of its submission.
     pub fn is_terminal(self) -> bool {
-        matches!(self, Status::Accepted | Status::Rejected | Status::Failed)
+        matches!(
+            self,
+            Status::Accepted | Status::Rejected | Status::Failed | Status::Annulled
+        )
     }
+}
+
+/// What a document of the submission pipeline is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Kind {
+    #[default]
+    Invoice,
+    CreditNote,
 }
 
 /// One message of the provider about a document: a DIAN rule (`FAK24`, `RUT01`) or a field of
@@ -107,6 +128,10 @@ pub struct Invoice {
     pub created_at: String,
     pub state: SubmissionState,
     pub document: Document,
+    /// A credit note's: what it credits of which invoice. `None` for an invoice.
+    pub credit: Option<Credit>,
+    /// An invoice's credit notes, by id, as they stand.
+    pub credit_notes: BTreeMap<String, CreditNoteEntry>,
 }
 
 impl Invoice {
@@ -129,6 +154,16 @@ impl Invoice {
                 ..SubmissionState::default()
             },
             document: Document { input, totals, lines },
+            credit: None,
+            credit_notes: BTreeMap::new(),
+        }
+    }
+
+    pub fn kind(&self) -> Kind {
+        if self.credit.is_some() {
+            Kind::CreditNote
+        } else {
+            Kind::Invoice
         }
     }
 
@@ -197,6 +232,8 @@ impl Invoice {
             "created_at": self.created_at,
             "updated_at": state.updated_at,
             "accepted_at": state.accepted_at,
+            "credit_notes": self.credit_notes_view(),
+            "credited_total": money(self.credited_total()),
         })
     }
 }

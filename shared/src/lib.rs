@@ -9,6 +9,7 @@ pub mod aws;
 pub mod bootstrap;
 pub mod clock;
 pub mod config;
+pub mod credit_notes;
 pub mod domain;
 pub mod http;
 pub mod idempotency;

@@ -1,7 +1,8 @@
-//! Which numbering range an invoice takes: the one it names, which must be one of its
-//! organization's account's active ranges of sales invoices as last read (never read, Factus
-//! checks it); else the organization's default range for sales invoices; else none, and Factus
-//! takes the account's only active one (`numbering_range_id` is required only when several are).
+//! Which numbering range an invoice (or a credit note) takes: the one it names, which must be one
+//! of its organization's account's active ranges of its document as last read (never read,
+//! Factus checks it); else the organization's default range for that document; else none, and
+//! Factus takes the account's only active one (`numbering_range_id` is required only when
+//! several are).
 
 use std::collections::BTreeMap;
 
@@ -9,6 +10,8 @@ use crate::store::ReadRanges;
 
 /// DIAN's document code of a sales invoice.
 pub const SALES_INVOICE: &str = "21";
+/// DIAN's document code of a credit note.
+pub const CREDIT_NOTE: &str = "22";
 
 /// The range of an invoice that names `named`, of an organization whose defaults are
 /// `defaults`; `Err` with why the named one cannot be.
@@ -17,16 +20,31 @@ pub fn settle(
     defaults: &BTreeMap<String, u64>,
     ranges: Option<&ReadRanges>,
 ) -> Result<Option<u64>, String> {
+    settle_for(SALES_INVOICE, named, defaults, ranges)
+}
+
+/// The range of a document of DIAN's code `document` that names `named`; see [`settle`].
+pub fn settle_for(
+    document: &str,
+    named: Option<u64>,
+    defaults: &BTreeMap<String, u64>,
+    ranges: Option<&ReadRanges>,
+) -> Result<Option<u64>, String> {
+    let what = if document == SALES_INVOICE {
+        "sales invoices"
+    } else {
+        "credit notes"
+    };
     let Some(id) = named else {
-        return Ok(defaults.get(SALES_INVOICE).copied());
+        return Ok(defaults.get(document).copied());
     };
     let Some(read) = ranges else {
         return Ok(Some(id));
     };
     match read.ranges.iter().find(|range| range.id == id) {
-        Some(range) if range.document == SALES_INVOICE && range.active && !range.expired => Ok(Some(id)),
+        Some(range) if range.document == document && range.active && !range.expired => Ok(Some(id)),
         Some(_) => Err(format!(
-            "numbering range {id} is not an active range of sales invoices (document 21) in force"
+            "numbering range {id} is not an active range of {what} (document {document}) in force"
         )),
         None => Err(format!(
             "numbering range {id} is not one of the account's (GET /v1/organization/numbering-ranges lists them)"

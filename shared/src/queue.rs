@@ -9,6 +9,7 @@ use aws_sdk_sqs::types::{
 use serde::{Deserialize, Serialize};
 
 use crate::aws::SdkConfig;
+use crate::invoices::Kind;
 
 /// One invoice to submit.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +64,14 @@ pub struct RangesCheckMessage {
     pub numbering_ranges_of: String,
 }
 
+/// One credit note to submit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreditNoteMessage {
+    pub org_id: String,
+    pub credit_note_id: String,
+}
+
 /// A message of the submissions queue.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -70,6 +79,36 @@ pub enum SubmissionMessage {
     Invoice(InvoiceMessage),
     Chunk(ChunkMessage),
     RangesCheck(RangesCheckMessage),
+    CreditNote(CreditNoteMessage),
+}
+
+impl SubmissionMessage {
+    /// The message that submits one document of `kind`.
+    pub fn single(kind: Kind, org_id: &str, id: &str) -> Self {
+        match kind {
+            Kind::Invoice => Self::Invoice(InvoiceMessage::new(org_id, id)),
+            Kind::CreditNote => Self::CreditNote(CreditNoteMessage {
+                org_id: org_id.to_owned(),
+                credit_note_id: id.to_owned(),
+            }),
+        }
+    }
+
+    /// The (kind, organization, id) of each document the message names.
+    pub fn documents(&self) -> Vec<(Kind, String, String)> {
+        match self {
+            Self::Invoice(single) => vec![(Kind::Invoice, single.org_id.clone(), single.invoice_id.clone())],
+            Self::Chunk(chunk) => chunk
+                .invoice_ids
+                .iter()
+                .map(|id| (Kind::Invoice, chunk.org_id.clone(), id.clone()))
+                .collect(),
+            Self::CreditNote(note) => {
+                vec![(Kind::CreditNote, note.org_id.clone(), note.credit_note_id.clone())]
+            }
+            Self::RangesCheck(_) => Vec::new(),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -103,11 +142,6 @@ impl Queue {
             client: crate::aws::sqs(sdk),
             url: url.to_owned(),
         }
-    }
-
-    /// Queues one invoice for submission.
-    pub async fn send_invoice(&self, message: &InvoiceMessage) -> anyhow::Result<()> {
-        self.send(&SubmissionMessage::Invoice(message.clone()), 0).await
     }
 
     /// Sends a message, invisible for `delay_seconds` (at most 900).
@@ -199,7 +233,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_three_message_kinds_read_and_nothing_else_does() {
+    fn the_four_message_kinds_read_and_nothing_else_does() {
         let single: SubmissionMessage = serde_json::from_str(r#"{"org_id":"o","invoice_id":"i"}"#).unwrap();
         assert!(matches!(single, SubmissionMessage::Invoice(_)));
         let chunk: SubmissionMessage =
@@ -209,10 +243,16 @@ mod tests {
         );
         let check: SubmissionMessage = serde_json::from_str(r#"{"numbering_ranges_of":"o"}"#).unwrap();
         assert!(matches!(check, SubmissionMessage::RangesCheck(_)));
+        let note: SubmissionMessage = serde_json::from_str(r#"{"org_id":"o","credit_note_id":"n"}"#).unwrap();
+        assert_eq!(
+            note.documents(),
+            [(Kind::CreditNote, "o".to_owned(), "n".to_owned())]
+        );
         for bad in [
             r#"{"org_id":"o"}"#,
             r#"{"numbering_ranges_of":"o","org_id":"o"}"#,
             r#"{"org_id":"o","invoice_id":"i","x":1}"#,
+            r#"{"org_id":"o","invoice_id":"i","credit_note_id":"n"}"#,
             "poison",
             "[]",
         ] {

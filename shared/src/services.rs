@@ -13,7 +13,7 @@ use crate::http::ApiError;
 use crate::invoices::Invoice;
 use crate::json::Json;
 use crate::provider::directory::AccountHolder;
-use crate::queue::{InvoiceMessage, Queue};
+use crate::queue::{Queue, SubmissionMessage};
 use crate::store::{OrganizationRecord, Store};
 use crate::validation::{FieldError, Problems};
 
@@ -35,11 +35,11 @@ impl Services {
         self.tokens.keyring()
     }
 
-    /// Queues a stored invoice for submission. A failed send is logged, not returned: the
-    /// invoice is stored `queued`, and the reconciler queues it once it waited too long.
+    /// Queues a stored invoice (or credit note) for submission. A failed send is logged, not
+    /// returned: it is stored `queued`, and the reconciler queues it once it waited too long.
     pub async fn queue_for_submission(&self, invoice: &Invoice) -> anyhow::Result<()> {
-        let message = InvoiceMessage::new(&invoice.organization_id, &invoice.id);
-        if let Err(error) = self.queue()?.send_invoice(&message).await {
+        let message = SubmissionMessage::single(invoice.kind(), &invoice.organization_id, &invoice.id);
+        if let Err(error) = self.queue()?.send(&message, 0).await {
             tracing::error!(
                 cause = format!("{error:#}"),
                 "the invoice is stored but not queued: the reconciler will queue it"
@@ -89,6 +89,23 @@ impl Services {
         )
         .map_err(|message| ApiError::Validation(vec![FieldError::new("numbering_range_id", message)]))?;
         Ok(input)
+    }
+
+    /// The numbering range of a credit note of the organization `org_id` that names `named` (one
+    /// of the account's ranges of credit notes), else the organization's default one, if any.
+    pub async fn credit_note_range(&self, org_id: &str, named: Option<u64>) -> Result<Option<u64>, ApiError> {
+        let organization = self.organization_served(org_id).await?;
+        let ranges = match named {
+            Some(_) => self.store.get_ranges(org_id).await?,
+            None => None,
+        };
+        crate::numbering::settle_for(
+            crate::numbering::CREDIT_NOTE,
+            named,
+            &organization.default_numbering_ranges,
+            ranges.as_ref(),
+        )
+        .map_err(|message| ApiError::Validation(vec![FieldError::new("numbering_range_id", message)]))
     }
 
     /// The submissions queue; an error when this function was not given one.

@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use shared::domain::invoice::InvoiceInput;
 use shared::invoices::Invoice;
-use shared::provider::{bill_request, provider_reference};
+use shared::provider::{document_request, provider_reference};
 use shared::validation::Problems;
 
 use crate::support::accounts::{Account, signup};
@@ -268,7 +268,7 @@ pub fn body_of(account: &Account, body: &Value) -> Value {
         input,
         "2026-11-22T00:00:00Z",
     );
-    bill_request(&invoice)
+    document_request(&invoice)
 }
 
 /// Issues `body` at the provider directly, as a worker that crashed right after would have

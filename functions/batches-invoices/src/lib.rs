@@ -4,6 +4,7 @@
 use shared::auth::{Caller, Permission};
 use shared::http::{ApiError, HandlerResult, Query, Request, path_param};
 use shared::invoice_pages::list_page;
+use shared::invoices::Kind;
 use shared::services::Services;
 
 pub async fn handle(services: &Services, request: Request) -> HandlerResult {
@@ -18,6 +19,7 @@ pub async fn handle(services: &Services, request: Request) -> HandlerResult {
         &caller,
         "GET /v1/batches/{id}/invoices",
         &query,
+        Kind::Invoice,
         Some(id),
     )
     .await

@@ -1,5 +1,6 @@
 //! The dead-letter handler, fed by the submissions queue's dead-letter queue: SQS gave up on
-//! these messages after `maxReceiveCount` receives. Each of their invoices that still waits
+//! these messages after `maxReceiveCount` receives. Each of their invoices (or credit notes)
+//! that still waits
 //! (`queued`, or `submitting` past its lease) is looked up at its organization's provider
 //! account, as the worker does
 //! before a message's last receive: issued and ours means `accepted` (a timeout hid it); a bill
@@ -13,9 +14,9 @@
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent};
 use shared::clock;
-use shared::invoices::ProviderMessage;
+use shared::invoices::{Kind, ProviderMessage};
 use shared::metrics::Metrics;
-use shared::provider::{CallError, Calls, FOREIGN_BILL, Found, judge, provider_reference};
+use shared::provider::{CallError, Calls, FOREIGN_BILL, Found, ProviderRef, judge};
 use shared::queue::SubmissionMessage;
 use shared::store::{Guard, Terminal};
 use shared::submission::Submission;
@@ -39,15 +40,10 @@ pub async fn handle(
     for message in &event.payload.records {
         let parsed: Option<SubmissionMessage> =
             message.body.as_deref().and_then(|b| serde_json::from_str(b).ok());
-        let invoices: Vec<(String, String)> = match parsed {
-            Some(SubmissionMessage::Invoice(single)) => vec![(single.org_id, single.invoice_id)],
-            Some(SubmissionMessage::Chunk(chunk)) => chunk
-                .invoice_ids
-                .into_iter()
-                .map(|id| (chunk.org_id.clone(), id))
-                .collect(),
+        let documents = match parsed {
             // The worker acknowledges every check: the reconciler queues one again if it did not end.
             Some(SubmissionMessage::RangesCheck(_)) => continue,
+            Some(message) => message.documents(),
             None => {
                 tracing::error!(
                     message_id = message.message_id.as_deref().unwrap_or_default(),
@@ -58,9 +54,9 @@ pub async fn handle(
             }
         };
         let mut retry_later = false;
-        for (org_id, invoice_id) in invoices {
+        for (kind, org_id, invoice_id) in documents {
             let span = tracing::info_span!("invoice", org_id = %org_id, invoice_id = %invoice_id);
-            match end_waiting_invoice(submission, &org_id, &invoice_id, last_call_ms)
+            match end_waiting_invoice(submission, kind, &org_id, &invoice_id, last_call_ms)
                 .instrument(span)
                 .await
             {
@@ -89,18 +85,19 @@ pub async fn handle(
 
 async fn end_waiting_invoice(
     submission: &Submission,
+    kind: Kind,
     org_id: &str,
     invoice_id: &str,
     last_call_ms: i64,
 ) -> anyhow::Result<Ended> {
     let store = &submission.services.store;
-    let Some(invoice) = store.get_invoice(org_id, invoice_id).await? else {
+    let Some(invoice) = store.get_document(kind, org_id, invoice_id).await? else {
         return Ok(Ended::Untouched);
     };
     if invoice.state.status.is_terminal() {
         return Ok(Ended::Untouched);
     }
-    let reference = provider_reference(org_id, invoice.document.input.reference_code.as_str());
+    let reference = ProviderRef::of(&invoice);
     let calls = Calls::new(0, last_call_ms);
     // No account serves the organization (any more): nothing can be looked up, nor sent.
     let found = match submission.providers.of(org_id).await.map_err(call_error)? {

@@ -1,5 +1,6 @@
-//! `POST /v1/invoices/{id}/send-email` (owners, admins, issuers) `{"email"?}`: Factus sends the
-//! accepted invoice (its PDF and XML) again, to the customer's address or to the one given.
+//! `POST /v1/invoices/{id}/send-email` (and a credit note's; owners, admins, issuers)
+//! `{"email"?}`: Factus sends the accepted document (its PDF and XML) again, to the customer's
+//! address or to the one given.
 //! 202 once Factus took it; its refusal (an address it will not take, too many emails today) is
 //! a 422 with its message.
 
@@ -8,6 +9,7 @@ use serde_json::json;
 use shared::auth::{Caller, Permission};
 use shared::domain::email::Email;
 use shared::http::{ApiError, HandlerResult, Request, read_json};
+use shared::invoices::Kind;
 use shared::json::{Json, Object};
 use shared::provider::in_request::{calls_within, refusal};
 use shared::validation::{FieldError, Problems};
@@ -43,8 +45,8 @@ pub async fn send(state: &Documents, request: &Request) -> HandlerResult {
         Some(read_json(request, MAX_BODY_BYTES)?)
     };
     let asked = parse(body.as_ref())?;
-    let (invoice, number, reference) = crate::accepted_invoice(state, &caller, request).await?;
-    let email = asked.unwrap_or_else(|| invoice.document.input.customer.email.clone());
+    let (document, number, reference) = crate::accepted_document(state, &caller, request).await?;
+    let email = asked.unwrap_or_else(|| document.document.input.customer.email.clone());
     let provider = crate::provider_of(state, &caller.org_id).await?;
     let calls = calls_within(request, state.providers.call_timeout());
     let sent = provider
@@ -61,10 +63,14 @@ pub async fn send(state: &Documents, request: &Request) -> HandlerResult {
             )]));
         }
     }
-    tracing::info!(invoice_id = %invoice.id, "Factus sends the invoice by email");
+    tracing::info!(id = %document.id, "Factus sends the document by email");
+    let id_field = match document.kind() {
+        Kind::Invoice => "invoice_id",
+        Kind::CreditNote => "credit_note_id",
+    };
     Ok(shared::http::json(
         StatusCode::ACCEPTED,
-        &json!({"invoice_id": invoice.id, "number": number, "email": email}),
+        &json!({id_field: document.id, "number": number, "email": email}),
     ))
 }
 

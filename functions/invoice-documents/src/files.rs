@@ -1,5 +1,6 @@
-//! `GET /v1/invoices/{id}/pdf` and `/xml`: the file is fetched from Factus once (a call on the
-//! account's rate budget), kept in the documents bucket under its organization and invoice, and
+//! `GET /v1/invoices/{id}/pdf` and `/xml` (and a credit note's): the file is fetched from Factus
+//! once (a call on the account's rate budget), kept in the documents bucket under its
+//! organization and document (`invoices/…` or `credit-notes/…`), and
 //! answered with a redirect to a presigned link valid for a few minutes, so no document passes
 //! through Lambda's 6 MB response limit, and a second download costs Factus nothing.
 
@@ -9,6 +10,7 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use shared::auth::{Caller, Permission};
 use shared::http::{HandlerResult, Request};
+use shared::invoices::Kind;
 use shared::provider::files::BillFile;
 use shared::provider::in_request::{calls_within, refusal};
 
@@ -79,8 +81,12 @@ impl Kept {
 
 pub async fn redirect(state: &Documents, request: &Request, file: BillFile) -> HandlerResult {
     let caller = Caller::authorize(request, &state.services.tokens, Permission::Read).await?;
-    let (invoice, number, reference) = crate::accepted_invoice(state, &caller, request).await?;
-    let key = format!("invoices/{}/{}.{}", caller.org_id, invoice.id, file.extension());
+    let (document, number, reference) = crate::accepted_document(state, &caller, request).await?;
+    let folder = match document.kind() {
+        Kind::Invoice => "invoices",
+        Kind::CreditNote => "credit-notes",
+    };
+    let key = format!("{folder}/{}/{}.{}", caller.org_id, document.id, file.extension());
     if !state.kept.has(&key).await? {
         let provider = crate::provider_of(state, &caller.org_id).await?;
         let calls = calls_within(request, state.providers.call_timeout());

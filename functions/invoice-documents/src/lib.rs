@@ -1,7 +1,8 @@
-//! An accepted invoice's documents, for any role: `GET /v1/invoices/{id}/pdf` and `/xml` answer
-//! a redirect to a short-lived link to the file ([`files`]); owners, admins and issuers may
-//! `POST /v1/invoices/{id}/send-email` to have Factus send it to the customer, or to another
-//! address ([`email`]). Before the invoice is accepted there is nothing to give: 409.
+//! An accepted invoice's or credit note's documents, for any role: `GET /v1/invoices/{id}/pdf`
+//! and `/xml` (and `/v1/credit-notes/{id}/...`) answer a redirect to a short-lived link to the
+//! file ([`files`]); owners, admins and issuers may `POST .../send-email` to have Factus send it
+//! to the customer, or to another address ([`email`]). Before DIAN accepted it there is nothing
+//! to give: 409.
 
 use std::time::Duration;
 
@@ -10,12 +11,12 @@ use shared::auth::Caller;
 use shared::bootstrap::State;
 use shared::config::{Config, vars};
 use shared::http::{ApiError, HandlerResult, Request, path_param};
-use shared::invoices::{Invoice, Status};
+use shared::invoices::{Invoice, Kind, Status};
 use shared::provider::directory::ProviderDirectory;
 use shared::provider::files::BillFile;
 use shared::provider::files::Refused;
 use shared::provider::in_request::refusal;
-use shared::provider::{Provider, provider_reference};
+use shared::provider::{Provider, ProviderRef};
 use shared::services::Services;
 
 mod email;
@@ -41,8 +42,8 @@ impl State for Documents {
     }
 }
 
-/// The gateway sends this function the three routes (template.yaml): the method and the last
-/// segment of the path say which.
+/// The gateway sends this function six routes (template.yaml): the method and the last segment
+/// of the path say which, its first segments whose document.
 pub async fn handle(state: &Documents, request: Request) -> HandlerResult {
     let path = request.uri().path().to_owned();
     match (request.method().clone(), path.rsplit('/').next()) {
@@ -53,43 +54,62 @@ pub async fn handle(state: &Documents, request: Request) -> HandlerResult {
     }
 }
 
-/// The caller's invoice `{id}` with its number, once accepted, and its provider reference.
-async fn accepted_invoice(
+/// The kind of document a request's path names.
+fn kind_of(request: &Request) -> Kind {
+    if request.uri().path().starts_with("/v1/credit-notes/") {
+        Kind::CreditNote
+    } else {
+        Kind::Invoice
+    }
+}
+
+/// What the API calls a document of `kind`.
+fn noun(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Invoice => "invoice",
+        Kind::CreditNote => "credit note",
+    }
+}
+
+/// The caller's invoice (or credit note) `{id}` with its number, once DIAN accepted it (an
+/// annulled invoice was), and its provider reference.
+async fn accepted_document(
     state: &Documents,
     caller: &Caller,
     request: &Request,
-) -> Result<(Invoice, String, String), ApiError> {
+) -> Result<(Invoice, String, ProviderRef), ApiError> {
     let id = path_param(request, "id")?;
     if !shared::ids::is_id(&id) {
         return Err(ApiError::NotFound);
     }
-    let invoice = state
+    let kind = kind_of(request);
+    let document = state
         .services
         .store
-        .get_invoice(&caller.org_id, &id)
+        .get_document(kind, &caller.org_id, &id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    match (&invoice.state.status, invoice.state.number.clone()) {
-        (Status::Accepted, Some(number)) => {
-            let reference =
-                provider_reference(&caller.org_id, invoice.document.input.reference_code.as_str());
-            Ok((invoice, number, reference))
+    match (&document.state.status, document.state.number.clone()) {
+        (Status::Accepted | Status::Annulled, Some(number)) => {
+            let reference = ProviderRef::of(&document);
+            Ok((document, number, reference))
         }
         (status, _) => Err(ApiError::InvalidState(format!(
-            "the invoice is {}: its documents exist once DIAN accepted it",
+            "the {} is {}: its documents exist once DIAN accepted it",
+            noun(kind),
             status.as_str()
         ))),
     }
 }
 
-/// Factus has no bill of this invoice in the account that serves its organization now.
+/// Factus has no document of this number in the account that serves its organization now.
 fn no_such_bill(number: &str, refused: &Refused) -> ApiError {
     tracing::warn!(
         message = refused.message,
-        "Factus has no bill of an accepted invoice"
+        "Factus has no document of an accepted invoice or credit note"
     );
     ApiError::InvalidState(format!(
-        "Factus gives nothing of invoice {number} through the organization's account (the account that issued it may no longer be connected): {}",
+        "Factus gives nothing of document {number} through the organization's account (the account that issued it may no longer be connected): {}",
         refused.message
     ))
 }

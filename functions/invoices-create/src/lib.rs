@@ -57,6 +57,7 @@ pub async fn handle(services: &Services, request: Request) -> HandlerResult {
             return Err(ApiError::DuplicateReference {
                 reference_code,
                 existing_id,
+                holder: "invoice",
             });
         }
         Err(CreateInvoiceError::Store(cause)) => return Err(cause.into()),

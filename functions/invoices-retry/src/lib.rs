@@ -8,7 +8,7 @@ use lambda_http::http::StatusCode;
 use shared::auth::{Caller, Permission};
 use shared::clock;
 use shared::http::{ApiError, HandlerResult, Request, body_bytes, path_param, read_json};
-use shared::idempotency::{IdempotencyKey, replay};
+use shared::idempotency::{IdempotencyKey, replay, replay_if_recorded};
 use shared::invoices::{Invoice, Status};
 use shared::services::Services;
 use shared::store::{Replay, RetryError};
@@ -45,14 +45,8 @@ pub async fn handle(services: &Services, request: Request) -> HandlerResult {
     };
     if let Some(refusal) = refusal {
         // A retry of a retry that went through answers what the first one answered.
-        if let Some(key) = &key
-            && services
-                .store
-                .get_idempotency(&caller.org_id, &key.scope)
-                .await?
-                .is_some()
-        {
-            return replay(&services.store, &caller.org_id, key).await;
+        if let Some(first) = replay_if_recorded(&services.store, &caller.org_id, key.as_ref()).await? {
+            return Ok(first);
         }
         return Err(ApiError::InvalidState(refusal));
     }

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use shared::clock;
-use shared::queue::{ChunkMessage, SubmissionMessage};
+use shared::queue::ChunkMessage;
 use shared::services::Services;
 use shared::store::{BatchRecord, BatchStatus, RecoveryEntry, StoredInvoice, Tally};
 
@@ -93,11 +93,7 @@ async fn queue_again(
     let sent = messages
         .iter()
         .filter(|message| !unsent.contains(message))
-        .map(|message| match message {
-            SubmissionMessage::Chunk(chunk) => chunk.invoice_ids.len(),
-            SubmissionMessage::Invoice(_) => 1,
-            SubmissionMessage::RangesCheck(_) => 0,
-        })
+        .map(|message| message.documents().len())
         .sum();
     tracing::warn!(
         batch_id = id,

@@ -15,7 +15,8 @@ mod batches;
 use lambda_runtime::{Error, LambdaEvent};
 use serde_json::{Value, json};
 use shared::clock;
-use shared::queue::{InvoiceMessage, RangesCheckMessage, SubmissionMessage};
+use shared::invoices::Kind;
+use shared::queue::{RangesCheckMessage, SubmissionMessage};
 use shared::services::Services;
 use shared::store::keys::RECOVERY_SHARDS;
 use shared::store::{Recovering, RecoveryEntry};
@@ -92,8 +93,9 @@ fn message_of(entry: &RecoveryEntry) -> SubmissionMessage {
         Recovering::NumberingRanges => SubmissionMessage::RangesCheck(RangesCheckMessage {
             numbering_ranges_of: entry.org_id.clone(),
         }),
+        Recovering::CreditNote => SubmissionMessage::single(Kind::CreditNote, &entry.org_id, &entry.id),
         Recovering::Invoice | Recovering::Batch => {
-            SubmissionMessage::Invoice(InvoiceMessage::new(&entry.org_id, &entry.id))
+            SubmissionMessage::single(Kind::Invoice, &entry.org_id, &entry.id)
         }
     }
 }

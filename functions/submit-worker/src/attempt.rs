@@ -66,7 +66,8 @@ async fn claim_and_submit(
     let claim = submission
         .services
         .store
-        .claim_invoice(
+        .claim_document(
+            job.kind,
             &job.org_id,
             &job.invoice_id,
             now_ms,

@@ -1,5 +1,6 @@
 //! The submission worker, fed by the submissions queue (SQS, `ReportBatchItemFailures`). A
-//! message names one invoice, or a chunk of a batch's invoices. The worker gives each invoice a
+//! message names one invoice, a chunk of a batch's invoices, or one credit note (worked as an
+//! invoice is, at Factus's credit note routes). The worker gives each invoice a
 //! slot of the pace of its organization's provider account and works them concurrently
 //! (bounded) as their slots come, each in its own attempt ([`attempt`]), and answers the
 //! messages:
@@ -185,22 +186,21 @@ async fn settle(submission: &Submission, message: &Received, outcomes: &[(String
             false
         }
         Some(SubmissionMessage::RangesCheck(_)) => true,
-        Some(SubmissionMessage::Invoice(single)) => match outcomes.first().map(|(_, outcome)| outcome) {
-            Some(Attempt::Done | Attempt::Decided(_)) | None => true,
-            Some(Attempt::Retry(wait)) => {
-                if let Err(error) = queue
-                    .postpone(&message.receipt_handle, seconds(*wait).max(1))
-                    .await
-                {
-                    tracing::warn!(cause = format!("{error:#}"), "could not delay the retry");
+        Some(single @ (SubmissionMessage::Invoice(_) | SubmissionMessage::CreditNote(_))) => {
+            match outcomes.first().map(|(_, outcome)| outcome) {
+                Some(Attempt::Done | Attempt::Decided(_)) | None => true,
+                Some(Attempt::Retry(wait)) => {
+                    if let Err(error) = queue
+                        .postpone(&message.receipt_handle, seconds(*wait).max(1))
+                        .await
+                    {
+                        tracing::warn!(cause = format!("{error:#}"), "could not delay the retry");
+                    }
+                    false
                 }
-                false
+                Some(Attempt::Later { wait }) => queue.send(single, seconds(*wait)).await.is_ok(),
             }
-            Some(Attempt::Later { wait }) => queue
-                .send(&SubmissionMessage::Invoice(single.clone()), seconds(*wait))
-                .await
-                .is_ok(),
-        },
+        }
         Some(SubmissionMessage::Chunk(chunk)) => {
             let mut handed_back = true;
             let mut later = Vec::new();

@@ -6,7 +6,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::SqsMessage;
-use shared::provider::{CallError, Calls, Clearing, Provider, split_reference};
+use shared::invoices::Kind;
+use shared::provider::{CallError, Calls, Clearing, Provider, ProviderRef, split_reference};
 use shared::queue::SubmissionMessage;
 use shared::submission::Submission;
 
@@ -36,28 +37,23 @@ impl Received {
         }
     }
 
-    /// The (organization, invoice) of each invoice the message names.
-    pub fn invoices(&self) -> Vec<(String, String)> {
-        match &self.content {
-            Some(SubmissionMessage::Invoice(message)) => {
-                vec![(message.org_id.clone(), message.invoice_id.clone())]
-            }
-            Some(SubmissionMessage::Chunk(chunk)) => chunk
-                .invoice_ids
-                .iter()
-                .map(|id| (chunk.org_id.clone(), id.clone()))
-                .collect(),
-            Some(SubmissionMessage::RangesCheck(_)) | None => Vec::new(),
-        }
+    /// The (kind, organization, id) of each invoice or credit note the message names.
+    pub fn documents(&self) -> Vec<(Kind, String, String)> {
+        self.content
+            .as_ref()
+            .map(SubmissionMessage::documents)
+            .unwrap_or_default()
     }
 }
 
-/// One invoice to work.
+/// One invoice (or credit note) to work.
 #[derive(Clone, Debug)]
 pub struct Job {
     /// Its message, by index in the event.
     pub message: usize,
+    pub kind: Kind,
     pub org_id: String,
+    /// The invoice's id, or the credit note's.
     pub invoice_id: String,
     pub receive_count: u32,
 }
@@ -69,10 +65,11 @@ pub fn jobs(messages: &[Received]) -> Vec<Job> {
         .enumerate()
         .flat_map(|(index, message)| {
             message
-                .invoices()
+                .documents()
                 .into_iter()
-                .map(move |(org_id, invoice_id)| Job {
+                .map(move |(kind, org_id, invoice_id)| Job {
                     message: index,
+                    kind,
                     org_id,
                     invoice_id,
                     receive_count: message.receive_count,
@@ -115,10 +112,11 @@ async fn pay_account(submission: &Submission, provider: &Provider, stop_ms: i64)
     if let Err(error) = provider.refresh().await {
         tracing::warn!(?error, "the provider account's budget item could not be read");
     }
-    for reference in provider.pacer().uncleared() {
+    for owed in provider.pacer().uncleared() {
+        let reference = ProviderRef::of_owed_key(&owed);
         if let Clearing::Owed(error) = provider.clear(&Calls::new(0, stop_ms), &reference).await {
             tracing::warn!(
-                reference,
+                reference = %reference.code,
                 "a deletion owed at the provider could not be made: nothing is submitted now"
             );
             return Err(match error {
@@ -127,11 +125,12 @@ async fn pay_account(submission: &Submission, provider: &Provider, stop_ms: i64)
                 CallError::Transient(_) => submission.settings.retry_base,
             });
         }
-        tracing::info!(reference, "a deletion owed at the provider was made");
-        if let Some((org_id, code)) = split_reference(&reference) {
+        tracing::info!(reference = %reference.code, "a deletion owed at the provider was made");
+        if let Some((org_id, code)) = split_reference(&reference.code) {
             let store = &submission.services.store;
-            if let Ok(Some(invoice_id)) = store.invoice_of_reference(org_id, code).await
-                && let Err(error) = store.mark_cleared(org_id, &invoice_id).await
+            let kind = reference.kind;
+            if let Ok(Some(id)) = store.document_of_reference(kind, org_id, code).await
+                && let Err(error) = store.mark_cleared(kind, org_id, &id).await
             {
                 tracing::warn!(cause = format!("{error:#}"), "could not record a cleared bill");
             }
@@ -155,13 +154,11 @@ mod tests {
             Received::read(&message)
         };
         let chunk = message(r#"{"org_id":"o","batch_id":"b","invoice_ids":["i","j"]}"#);
-        assert_eq!(
-            chunk.invoices(),
-            [("o".to_owned(), "i".to_owned()), ("o".to_owned(), "j".to_owned())]
-        );
+        let invoice = |id: &str| (Kind::Invoice, "o".to_owned(), id.to_owned());
+        assert_eq!(chunk.documents(), [invoice("i"), invoice("j")]);
         assert_eq!(chunk.receive_count, 3);
         let single = message(r#"{"org_id":"o","invoice_id":"i"}"#);
-        assert_eq!(single.invoices(), [("o".to_owned(), "i".to_owned())]);
-        assert!(message("poison").invoices().is_empty());
+        assert_eq!(single.documents(), [invoice("i")]);
+        assert!(message("poison").documents().is_empty());
     }
 }

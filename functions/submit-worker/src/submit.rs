@@ -15,8 +15,8 @@ use shared::invoices::{Invoice, ProviderMessage};
 use shared::metrics::Metrics;
 use shared::provider::pacer::Block;
 use shared::provider::{
-    Bill, CallError, Calls, Clearing, Created, FOREIGN_BILL, Found, Provider, bill_request, judge,
-    provider_reference,
+    Bill, CallError, Calls, Clearing, Created, FOREIGN_BILL, Found, Provider, ProviderRef, document_request,
+    judge,
 };
 use shared::submission::Submission;
 
@@ -85,11 +85,8 @@ pub struct Attempt<'a> {
 }
 
 impl Attempt<'_> {
-    fn reference(&self) -> String {
-        provider_reference(
-            &self.invoice.organization_id,
-            self.invoice.document.input.reference_code.as_str(),
-        )
+    fn reference(&self) -> ProviderRef {
+        ProviderRef::of(self.invoice)
     }
 
     fn later(&self, error: CallError) -> Outcome {
@@ -137,14 +134,14 @@ impl Attempt<'_> {
         }
     }
 
-    async fn clear(&self, reference: &str) -> Clearing {
+    async fn clear(&self, reference: &ProviderRef) -> Clearing {
         self.provider.clear(self.calls, reference).await
     }
 
     /// Creates the bill; `first_try` allows one more after a block is settled or DIAN is slow.
     async fn create(&self, first_try: bool, metrics: &mut Metrics) -> Outcome {
-        let body = bill_request(self.invoice);
-        let created = match self.provider.create(self.calls, &body).await {
+        let body = document_request(self.invoice);
+        let created = match self.provider.create(self.invoice.kind(), self.calls, &body).await {
             Ok(created) => created,
             Err(error) => return self.later(error),
         };
@@ -239,7 +236,14 @@ impl Attempt<'_> {
                 return self.found(bill).await.unwrap_or_else(|| Outcome::transient(SLOW));
             }
             Ok(None) if may_unblock => {
-                crate::unblock::unblock(self.submission, self.provider, self.calls, metrics).await
+                crate::unblock::unblock(
+                    self.submission,
+                    self.provider,
+                    self.invoice.kind(),
+                    self.calls,
+                    metrics,
+                )
+                .await
             }
             Ok(None) => Err(Outcome::Later {
                 reason: format!("a pending bill still blocks the provider account: {reason}"),

@@ -7,9 +7,11 @@
 //! counted (`ProviderAccountBlocked`, with an alarm) and waited out.
 
 use shared::clock;
-use shared::invoices::{Invoice, Status};
+use shared::invoices::{Invoice, Kind, Status};
 use shared::metrics::Metrics;
-use shared::provider::{CallError, Calls, Clearing, Created, Provider, bill_request, split_reference};
+use shared::provider::{
+    CallError, Calls, Clearing, Created, Provider, ProviderRef, document_request, split_reference,
+};
 use shared::store::{Guard, Terminal};
 use shared::submission::Submission;
 
@@ -20,6 +22,7 @@ use crate::submit::Outcome;
 pub async fn unblock(
     submission: &Submission,
     provider: &Provider,
+    kind: Kind,
     calls: &Calls,
     metrics: &mut Metrics,
 ) -> Result<(), Outcome> {
@@ -29,11 +32,15 @@ pub async fn unblock(
         account_problem: false,
     };
     let pending = provider
-        .pending(calls)
+        .pending(kind, calls)
         .await
         .map_err(|error| waiting(error, submission, provider))?;
     for bill in pending {
         let reference = bill.reference_code.clone();
+        let provider_ref = ProviderRef {
+            kind,
+            code: reference.clone(),
+        };
         let Some((org_id, code)) = split_reference(&reference) else {
             // Somebody else's (the company's own Factus account, another integration): theirs to
             // correct and delete, not ours.
@@ -49,14 +56,14 @@ pub async fn unblock(
                 ),
             ));
         };
-        let owner = owner(submission, org_id, code).await.map_err(|error| {
+        let owner = owner(submission, kind, org_id, code).await.map_err(|error| {
             later(format!(
                 "the owner of a pending bill ({reference}) could not be read: {error:#}"
             ))
         })?;
         if bill.is_rejected() {
             // Ours, rejected by DIAN: it goes (it can never become valid).
-            if let Clearing::Owed(error) = provider.clear(calls, &reference).await {
+            if let Clearing::Owed(error) = provider.clear(calls, &provider_ref).await {
                 return Err(waiting(error, submission, provider));
             }
             if let Some(invoice) = owner {
@@ -86,11 +93,11 @@ pub async fn unblock(
                 ),
             ));
         };
-        let terminal = match provider.create(calls, &bill_request(&invoice)).await {
+        let terminal = match provider.create(kind, calls, &document_request(&invoice)).await {
             Err(error) => return Err(waiting(error, submission, provider)),
             Ok(Created::Validated(issued)) => issued.into_accepted(),
             Ok(Created::RejectedByDian(errors) | Created::Invalid(errors)) => Terminal::Rejected {
-                cleared: Some(provider.clear(calls, &reference).await.is_cleared()),
+                cleared: Some(provider.clear(calls, &provider_ref).await.is_cleared()),
                 errors,
             },
             Ok(other) => {
@@ -126,11 +133,16 @@ fn account_problem(submission: &Submission, reason: String) -> Outcome {
     }
 }
 
-/// The invoice behind one of our references, if any.
-async fn owner(submission: &Submission, org_id: &str, code: &str) -> anyhow::Result<Option<Invoice>> {
+/// The invoice (or credit note) behind one of our references, if any.
+async fn owner(
+    submission: &Submission,
+    kind: Kind,
+    org_id: &str,
+    code: &str,
+) -> anyhow::Result<Option<Invoice>> {
     let store = &submission.services.store;
-    match store.invoice_of_reference(org_id, code).await? {
-        Some(id) => store.get_invoice(org_id, &id).await,
+    match store.document_of_reference(kind, org_id, code).await? {
+        Some(id) => store.get_document(kind, org_id, &id).await,
         None => Ok(None),
     }
 }
@@ -139,7 +151,10 @@ async fn owner(submission: &Submission, org_id: &str, code: &str) -> anyhow::Res
 async fn record(submission: &Submission, invoice: &Invoice, terminal: Terminal, metrics: &mut Metrics) {
     let store = &submission.services.store;
     if invoice.state.status == Status::Rejected {
-        if let Err(error) = store.mark_cleared(&invoice.organization_id, &invoice.id).await {
+        if let Err(error) = store
+            .mark_cleared(invoice.kind(), &invoice.organization_id, &invoice.id)
+            .await
+        {
             tracing::warn!(cause = format!("{error:#}"), "could not record a cleared bill");
         }
         return;

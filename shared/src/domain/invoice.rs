@@ -121,6 +121,20 @@ fn optional_text(
         .ok()
 }
 
+/// The optional `numbering_range_id` of an invoice or a credit note: a positive integer.
+pub(super) fn numbering_range_id(root: &mut Object<'_>, problems: &mut Problems) -> Option<u64> {
+    let path = root.path_of("numbering_range_id");
+    let value = root.optional("numbering_range_id")?;
+    let text = as_number_text(value, &path, problems)?;
+    match text.parse::<u64>() {
+        Ok(id) if (1..=1_000_000_000).contains(&id) => Some(id),
+        _ => {
+            problems.add(&path, "must be a positive integer");
+            None
+        }
+    }
+}
+
 fn code(text: &str, max: usize) -> Result<String, String> {
     if !text.is_empty() && text.len() <= max && text.bytes().all(|b| b.is_ascii_alphanumeric()) {
         Ok(text.to_owned())
@@ -192,17 +206,7 @@ impl InvoiceInput {
             },
             _ => Some("10".to_owned()),
         };
-        let range_path = root.path_of("numbering_range_id");
-        let numbering_range_id = root.optional("numbering_range_id").and_then(|value| {
-            let text = as_number_text(value, &range_path, problems)?;
-            match text.parse::<u64>() {
-                Ok(id) if (1..=1_000_000_000).contains(&id) => Some(id),
-                _ => {
-                    problems.add(&range_path, "must be a positive integer");
-                    None
-                }
-            }
-        });
+        let numbering_range_id = numbering_range_id(&mut root, problems);
         let currency_path = root.path_of("currency");
         let currency = match root.optional_str("currency", problems) {
             Some("COP") | None | Some("") => Some("COP".to_owned()),

@@ -3,6 +3,7 @@
 
 pub mod batch;
 pub mod batch_csv;
+pub mod credit;
 pub mod email;
 pub mod invoice;
 pub mod money;

@@ -30,10 +30,12 @@ pub enum ApiError {
     NotFound,
     #[error("method not allowed")]
     MethodNotAllowed { allowed: Vec<String> },
-    #[error("reference_code {reference_code} is already used by invoice {existing_id}")]
+    #[error("reference_code {reference_code} is already used by {holder} {existing_id}")]
     DuplicateReference {
         reference_code: String,
         existing_id: String,
+        /// What holds it: `invoice` or `credit note`.
+        holder: &'static str,
     },
     #[error("the email is already registered")]
     EmailTaken,
@@ -165,9 +167,11 @@ impl ApiError {
             | ApiError::InvalidQuery(details)
             | ApiError::Validation(details)
             | ApiError::Unavailable { failing: details, .. } => details.clone(),
-            ApiError::DuplicateReference { existing_id, .. } => vec![FieldError::new(
+            ApiError::DuplicateReference {
+                existing_id, holder, ..
+            } => vec![FieldError::new(
                 "reference_code",
-                format!("already used by invoice {existing_id}"),
+                format!("already used by {holder} {existing_id}"),
             )],
             _ => Vec::new(),
         }
@@ -234,6 +238,7 @@ mod tests {
                 ApiError::DuplicateReference {
                     reference_code: "r".into(),
                     existing_id: "i".into(),
+                    holder: "invoice",
                 },
                 409,
                 "DUPLICATE_REFERENCE",

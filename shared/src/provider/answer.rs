@@ -110,11 +110,15 @@ pub fn bill_of(data: &Value) -> Option<Bill> {
         reference_code: data.get("reference_code").and_then(text).unwrap_or_default(),
         number: text(data.get("number")?)?,
         is_validated: truthy(data.get("is_validated").or_else(|| data.get("status"))),
-        cufe: data.get("cufe").and_then(text),
+        // A credit note's is its CUDE.
+        cufe: data
+            .get("cufe")
+            .and_then(text)
+            .or_else(|| data.get("cude").and_then(text)),
         qr_url: links
             .and_then(|l| l.get("qr"))
-            .or_else(|| data.get("qr"))
-            .and_then(text),
+            .and_then(text)
+            .or_else(|| data.get("qr").and_then(text)),
         public_url: links.and_then(|l| l.get("public_url")).and_then(text),
         total: decimal(
             data.get("totals")

@@ -1,15 +1,17 @@
-//! What is done with a bill once DIAN accepted it: its files (`facturas/descargar-pdf.md`,
-//! `facturas/descargar-xml.md`: `data` holds the file base64-encoded, with its name) and its
-//! sending by email to an address (`facturas/enviar-correo.md`), both by the bill's number.
-//! Each first makes sure the account's bill of that number is the invoice's (`facturas/ver.md`):
-//! after the organization connected another account, the same number may be another bill.
+//! What is done with a bill (or a credit note) once DIAN accepted it: its files
+//! (`facturas/descargar-pdf.md`, `facturas/descargar-xml.md`, and the same under
+//! `notas-credito/`: `data` holds the file base64-encoded, with its name) and its sending by
+//! email to an address (`facturas/enviar-correo.md`), both by its number. Each first makes sure
+//! the account's document of that number is ours (`facturas/ver.md`): after the organization
+//! connected another account, the same number may be another document.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::{Answer, CallError, Calls, Provider, unexpected};
+use super::{Answer, CallError, Calls, Provider, ProviderRef, unexpected};
+use crate::invoices::Kind;
 
 /// A file of an accepted bill.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,11 +61,11 @@ pub struct Refused {
 }
 
 /// A bill number as Factus gives them (a prefix and digits): anything else is not put in a path.
-fn bill_path(number: &str, route: &str) -> Result<String, CallError> {
+fn bill_path(kind: Kind, number: &str, route: &str) -> Result<String, CallError> {
     if number.is_empty() || !number.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
         return Err(CallError::Transient(format!("{number:?} is not a bill number")));
     }
-    Ok(format!("/v2/bills/{number}/{route}")
+    Ok(format!("{}/{number}/{route}", super::collection(kind))
         .trim_end_matches('/')
         .to_owned())
 }
@@ -111,15 +113,15 @@ fn refuses(status: StatusCode) -> bool {
 }
 
 impl Provider {
-    /// `GET /v2/bills/{number}`: whether the account's bill of that number is the one of
-    /// `reference` (our provider reference).
+    /// `GET /v2/bills/{number}` (or a credit note's): whether the account's document of that
+    /// number is the one of `reference` (our provider reference).
     async fn bill_is(
         &self,
         calls: &Calls,
         number: &str,
-        reference: &str,
+        reference: &ProviderRef,
     ) -> Result<Result<(), Refused>, CallError> {
-        let url = self.url(&bill_path(number, "")?);
+        let url = self.url(&bill_path(reference.kind, number, "")?);
         let answer = self
             .send(calls, |token| self.http.get(&url).bearer_auth(token))
             .await?;
@@ -131,10 +133,10 @@ impl Provider {
         }
         let found = answer.content.get("data").and_then(super::answer::bill_of);
         match found {
-            Some(bill) if bill.reference_code == reference => Ok(Ok(())),
+            Some(bill) if bill.reference_code == reference.code => Ok(Ok(())),
             _ => Ok(Err(Refused {
                 no_such_bill: true,
-                message: format!("the account's bill {number} is not this invoice"),
+                message: format!("the account's document {number} is not this one"),
             })),
         }
     }
@@ -145,7 +147,7 @@ impl Provider {
         &self,
         calls: &Calls,
         number: &str,
-        reference: &str,
+        reference: &ProviderRef,
         what: &str,
         build: impl Fn(&str) -> reqwest::RequestBuilder,
     ) -> Result<Result<Answer, Refused>, CallError> {
@@ -163,16 +165,16 @@ impl Provider {
         Ok(Ok(answer))
     }
 
-    /// `GET /v2/bills/{number}/download-pdf` or `download-xml`: the file's bytes, when the
-    /// account's bill `number` is the one of `reference`.
+    /// `GET /v2/bills/{number}/download-pdf` or `download-xml` (or a credit note's): the file's
+    /// bytes, when the account's document `number` is the one of `reference`.
     pub async fn download(
         &self,
         calls: &Calls,
         number: &str,
-        reference: &str,
+        reference: &ProviderRef,
         file: BillFile,
     ) -> Result<Result<Vec<u8>, Refused>, CallError> {
-        let url = self.url(&bill_path(number, file.route())?);
+        let url = self.url(&bill_path(reference.kind, number, file.route())?);
         let answer = match self
             .on_bill(calls, number, reference, "downloading a bill's file", |token| {
                 self.http.get(&url).bearer_auth(token)
@@ -194,16 +196,16 @@ impl Provider {
             .map_err(|_| CallError::Transient(format!("the provider's {} is not base64", file.field())))
     }
 
-    /// `POST /v2/bills/{number}/send-email`: Factus sends the bill (its PDF and XML) to `email`,
-    /// when the account's bill `number` is the one of `reference`.
+    /// `POST /v2/bills/{number}/send-email` (or a credit note's): Factus sends the document (its
+    /// PDF and XML) to `email`, when the account's document `number` is the one of `reference`.
     pub async fn send_email(
         &self,
         calls: &Calls,
         number: &str,
-        reference: &str,
+        reference: &ProviderRef,
         email: &str,
     ) -> Result<Result<(), Refused>, CallError> {
-        let url = self.url(&bill_path(number, "send-email")?);
+        let url = self.url(&bill_path(reference.kind, number, "send-email")?);
         let body = json!({ "email": email });
         let sent = self
             .on_bill(calls, number, reference, "sending a bill by email", |token| {
@@ -221,12 +223,19 @@ mod tests {
     #[test]
     fn only_a_bill_number_goes_in_a_path() {
         assert_eq!(
-            bill_path("SETP990000203", "download-pdf").unwrap(),
+            bill_path(Kind::Invoice, "SETP990000203", "download-pdf").unwrap(),
             "/v2/bills/SETP990000203/download-pdf"
         );
-        assert_eq!(bill_path("SETP990000203", "").unwrap(), "/v2/bills/SETP990000203");
+        assert_eq!(
+            bill_path(Kind::Invoice, "SETP990000203", "").unwrap(),
+            "/v2/bills/SETP990000203"
+        );
+        assert_eq!(
+            bill_path(Kind::CreditNote, "NC1", "send-email").unwrap(),
+            "/v2/credit-notes/NC1/send-email"
+        );
         for bad in ["", "../companies", "SETP 1", "a?b"] {
-            assert!(bill_path(bad, "download-pdf").is_err(), "{bad}");
+            assert!(bill_path(Kind::Invoice, bad, "download-pdf").is_err(), "{bad}");
         }
     }
 

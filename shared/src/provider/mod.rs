@@ -29,8 +29,9 @@ use tokio::sync::OnceCell;
 
 pub use answer::{Bill, Created, classify_created, messages};
 pub use pacer::{Paced, Pacer, Slots};
-pub use request::{bill_request, provider_reference, split_reference};
+pub use request::{ProviderRef, document_request, provider_reference, split_reference};
 
+use crate::invoices::Kind;
 use crate::store::Store;
 use credentials::Credentials;
 use ranges::NumberingRange;
@@ -262,9 +263,13 @@ impl Provider {
         }
     }
 
-    /// Records that the pending bill of `reference` still has to be deleted (or no longer).
-    pub async fn owe_deletion(&self, reference: &str, owed: bool) {
-        if let Err(error) = self.pacer.owe_deletion(&self.account, reference, owed).await {
+    /// Records that the pending document of `reference` still has to be deleted (or no longer).
+    pub async fn owe_deletion(&self, reference: &ProviderRef, owed: bool) {
+        if let Err(error) = self
+            .pacer
+            .owe_deletion(&self.account, &reference.owed_key(), owed)
+            .await
+        {
             tracing::error!(cause = format!("{error:#}"), "could not record a deletion owed");
         }
     }
@@ -273,7 +278,7 @@ impl Provider {
     /// When it cannot be now, the deletion is owed to the account (and the account held back
     /// meanwhile); when the provider refuses, the bill is looked up: gone or validated, nothing
     /// is pending (a validated bill is reported: it was not to be deleted).
-    pub async fn clear(&self, calls: &Calls, reference: &str) -> Clearing {
+    pub async fn clear(&self, calls: &Calls, reference: &ProviderRef) -> Clearing {
         let failure = match self.delete(calls, reference).await {
             Ok(Deleted::Deleted) => {
                 self.owe_deletion(reference, false).await;
@@ -290,7 +295,7 @@ impl Provider {
                 }
                 Ok(Some(bill)) if bill.is_validated => {
                     tracing::error!(
-                        reference,
+                        reference = %reference.code,
                         reason,
                         "a bill to be deleted is validated at the provider: left as it is"
                     );
@@ -298,7 +303,8 @@ impl Provider {
                     return Clearing::Cleared { deleted: false };
                 }
                 Ok(Some(_)) => CallError::AccountProblem(format!(
-                    "the provider refuses to delete a pending bill ({reference}): {reason}"
+                    "the provider refuses to delete a pending bill ({}): {reason}",
+                    reference.code
                 )),
                 Err(error) => error,
             },
@@ -482,17 +488,17 @@ impl Provider {
         format!("{}{path}", self.base_url)
     }
 
-    /// `POST /v2/bills/validate`.
-    pub async fn create(&self, calls: &Calls, body: &Value) -> Result<Created, CallError> {
+    /// `POST /v2/bills/validate` (or `/v2/credit-notes/validate`).
+    pub async fn create(&self, kind: Kind, calls: &Calls, body: &Value) -> Result<Created, CallError> {
         self.check_issuer(calls).await?;
-        let url = self.url("/v2/bills/validate");
+        let url = self.url(&format!("{}/validate", collection(kind)));
         let answer = self
             .send(calls, |token| self.http.post(&url).bearer_auth(token).json(body))
             .await?;
         match classify_created(answer.status, answer.retry_after(), &answer.content) {
             // Validated, but the answer lacks what the invoice must show: the bill has it.
             Created::Validated(bill) if bill.cufe.is_none() || bill.qr_url.is_none() => {
-                let mut whole = self.view(calls, &bill.number).await?;
+                let mut whole = self.view(kind, calls, &bill.number).await?;
                 whole.is_validated = true;
                 Ok(Created::Validated(whole))
             }
@@ -504,11 +510,12 @@ impl Provider {
     /// whether more pages follow.
     async fn list(
         &self,
+        kind: Kind,
         calls: &Calls,
         filter: (&str, &str),
         page: u32,
     ) -> Result<(Vec<Bill>, bool), CallError> {
-        let url = self.url("/v2/bills");
+        let url = self.url(collection(kind));
         let page_text = page.to_string();
         let answer = self
             .send(calls, |token| {
@@ -555,9 +562,9 @@ impl Provider {
         Ok(ranges)
     }
 
-    /// `GET /v2/bills/{number}`: the whole bill, with its CUFE and links.
-    async fn view(&self, calls: &Calls, number: &str) -> Result<Bill, CallError> {
-        let url = self.url(&format!("/v2/bills/{number}"));
+    /// `GET /v2/bills/{number}` (or a credit note's): the whole bill, with its CUFE and links.
+    async fn view(&self, kind: Kind, calls: &Calls, number: &str) -> Result<Bill, CallError> {
+        let url = self.url(&format!("{}/{number}", collection(kind)));
         let answer = self
             .send(calls, |token| self.http.get(&url).bearer_auth(token))
             .await?;
@@ -573,14 +580,15 @@ impl Provider {
 
     /// The bill of `reference`, if the provider holds one: a validated one viewed whole (list
     /// rows carry no CUFE), a pending one as its list row says.
-    pub async fn find(&self, calls: &Calls, reference: &str) -> Result<Option<Bill>, CallError> {
+    pub async fn find(&self, calls: &Calls, reference: &ProviderRef) -> Result<Option<Bill>, CallError> {
         // The filter matches part of the code: the exact one may be on a later page.
+        let (kind, code) = (reference.kind, reference.code.as_str());
         let mut found = None;
         for page in 1..=MAX_PAGES {
             let (rows, more) = self
-                .list(calls, ("filter[reference_code]", reference), page)
+                .list(kind, calls, ("filter[reference_code]", code), page)
                 .await?;
-            found = rows.into_iter().find(|bill| bill.reference_code == reference);
+            found = rows.into_iter().find(|bill| bill.reference_code == code);
             if found.is_some() || !more {
                 break;
             }
@@ -591,16 +599,17 @@ impl Provider {
         if !row.is_validated {
             return Ok(Some(row));
         }
-        let mut bill = self.view(calls, &row.number).await?;
+        let mut bill = self.view(kind, calls, &row.number).await?;
         bill.is_validated = true;
         Ok(Some(bill))
     }
 
-    /// The account's bills that are persisted but not validated (`filter[status]=0`).
-    pub async fn pending(&self, calls: &Calls) -> Result<Vec<Bill>, CallError> {
+    /// The account's bills (or credit notes) that are persisted but not validated
+    /// (`filter[status]=0`).
+    pub async fn pending(&self, kind: Kind, calls: &Calls) -> Result<Vec<Bill>, CallError> {
         let mut pending = Vec::new();
         for page in 1..=MAX_PAGES {
-            let (bills, more) = self.list(calls, ("filter[status]", "0"), page).await?;
+            let (bills, more) = self.list(kind, calls, ("filter[status]", "0"), page).await?;
             pending.extend(bills.into_iter().filter(|bill| !bill.is_validated));
             if !more {
                 break;
@@ -609,9 +618,13 @@ impl Provider {
         Ok(pending)
     }
 
-    /// `DELETE /v2/bills/destroy/reference/{reference}`.
-    pub async fn delete(&self, calls: &Calls, reference: &str) -> Result<Deleted, CallError> {
-        let url = self.url(&format!("/v2/bills/destroy/reference/{reference}"));
+    /// `DELETE /v2/bills/destroy/reference/{reference}` (a credit note's:
+    /// `/v2/credit-notes/reference/{reference}`).
+    pub async fn delete(&self, calls: &Calls, reference: &ProviderRef) -> Result<Deleted, CallError> {
+        let url = self.url(&match reference.kind {
+            Kind::Invoice => format!("/v2/bills/destroy/reference/{}", reference.code),
+            Kind::CreditNote => format!("/v2/credit-notes/reference/{}", reference.code),
+        });
         let answer = self
             .send(calls, |token| self.http.delete(&url).bearer_auth(token))
             .await?;
@@ -632,6 +645,14 @@ impl Provider {
             ))),
             _ => Err(unexpected("deleting a bill", &answer)),
         }
+    }
+}
+
+/// Where Factus keeps the documents of `kind`.
+pub fn collection(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Invoice => "/v2/bills",
+        Kind::CreditNote => "/v2/credit-notes",
     }
 }
 

@@ -1,14 +1,17 @@
 //! Our invoice in Factus's terms: the exact body of `POST /v2/bills/validate` (Factus v2,
 //! `facturas/crear-y-validar.md`): codes where v1 took ids, quantities and rates with two
 //! decimals, net prices, `taxes: [{code, rate}]`, the withholdings the issuer applies to itself,
-//! and `payment_details` carrying the amount the customer pays.
+//! and `payment_details` carrying the amount the customer pays; and a credit note's, of
+//! `POST /v2/credit-notes/validate` (`notas-credito/crear-y-validar.md`): the same customer,
+//! items and payment, with its correction concept and the number of the bill it credits.
 
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 
+use crate::credit_notes::Credit;
 use crate::domain::invoice::{Discount, LegalOrganization, PaymentForm};
 use crate::domain::money::money;
-use crate::invoices::Invoice;
+use crate::invoices::{Invoice, Kind};
 
 /// DIAN's code of the product standard invoicer's items use: the issuer's own codes.
 const STANDARD_CODE: &str = "999";
@@ -19,6 +22,51 @@ const CUSTOMER_TRIBUTE: &str = "ZZ";
 /// the organization's id namespaces the organization's own code.
 pub fn provider_reference(org_id: &str, reference_code: &str) -> String {
     format!("{org_id}-{reference_code}")
+}
+
+/// A document's reference at the provider, with the kind that says where the provider keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProviderRef {
+    pub kind: Kind,
+    pub code: String,
+}
+
+/// How an owed deletion of a credit note is recorded (a bill's is its reference as it is).
+const OWED_CREDIT_NOTE: &str = "credit-note:";
+
+impl ProviderRef {
+    /// The reference of `invoice` (or credit note).
+    pub fn of(invoice: &Invoice) -> Self {
+        Self {
+            kind: invoice.kind(),
+            code: provider_reference(
+                &invoice.organization_id,
+                invoice.document.input.reference_code.as_str(),
+            ),
+        }
+    }
+
+    /// How the account's owed deletions record it.
+    pub fn owed_key(&self) -> String {
+        match self.kind {
+            Kind::Invoice => self.code.clone(),
+            Kind::CreditNote => format!("{OWED_CREDIT_NOTE}{}", self.code),
+        }
+    }
+
+    /// The reference an owed deletion records.
+    pub fn of_owed_key(key: &str) -> Self {
+        match key.strip_prefix(OWED_CREDIT_NOTE) {
+            Some(code) => Self {
+                kind: Kind::CreditNote,
+                code: code.to_owned(),
+            },
+            None => Self {
+                kind: Kind::Invoice,
+                code: key.to_owned(),
+            },
+        }
+    }
 }
 
 /// The organization and reference code a provider reference was made of, when it is one of ours
@@ -110,8 +158,35 @@ fn items(invoice: &Invoice) -> Vec<Value> {
         .collect()
 }
 
-/// The body of `POST /v2/bills/validate` for `invoice`.
-pub fn bill_request(invoice: &Invoice) -> Value {
+/// The body that creates `invoice` at the provider: a bill's, or a credit note's.
+pub fn document_request(invoice: &Invoice) -> Value {
+    match &invoice.credit {
+        None => bill_request(invoice),
+        Some(credit) => credit_note_request(invoice, credit),
+    }
+}
+
+/// The body of `POST /v2/credit-notes/validate` for `note`: one that references a bill
+/// (`customization_id` 20) by its number.
+fn credit_note_request(note: &Invoice, credit: &Credit) -> Value {
+    let mut body = json!({
+        "reference_code": provider_reference(&note.organization_id, note.document.input.reference_code.as_str()),
+        "correction_concept_code": credit.concept.dian_code(),
+        "customization_id": "20",
+        "bill_number": credit.invoice_number,
+        "observation": credit.reason,
+        "payment_details": [payment(note)],
+        "customer": customer(note),
+        "items": items(note),
+    });
+    if let Some(range) = note.document.input.numbering_range_id {
+        body["numbering_range_id"] = json!(range);
+    }
+    body
+}
+
+/// The one payment of the amount the customer pays.
+fn payment(invoice: &Invoice) -> Value {
     let input = &invoice.document.input;
     let mut payment = json!({
         "payment_form": input.payment_form.dian_code(),
@@ -123,10 +198,16 @@ pub fn bill_request(invoice: &Invoice) -> Value {
     {
         payment["due_date"] = json!(due);
     }
+    payment
+}
+
+/// The body of `POST /v2/bills/validate` for `invoice`.
+fn bill_request(invoice: &Invoice) -> Value {
+    let input = &invoice.document.input;
     let mut body = json!({
         "reference_code": provider_reference(&invoice.organization_id, input.reference_code.as_str()),
         "send_email": input.send_email,
-        "payment_details": [payment],
+        "payment_details": [payment(invoice)],
         "customer": customer(invoice),
         "items": items(invoice),
     });
@@ -185,24 +266,69 @@ mod tests {
 
     /// `crear-y-validar.md`'s example request (a fixture, copied from Factus's docs), and ours
     /// for the same invoice: every field we send is there, written as Factus writes it.
-    #[test]
-    fn the_documented_example_is_what_we_send() {
-        let documented: Value = serde_json::from_str(include_str!(
-            "../../../tests/fixtures/factus/crear-y-validar.json"
-        ))
-        .unwrap();
-        let ours = invoice(json!({
+    /// The invoice of Factus's documented examples, as our clients write it.
+    fn documented_invoice() -> Value {
+        json!({
             "reference_code": "FACT-2026-0124", "payment_form": "cash", "payment_method_code": "42",
-            "numbering_range_id": 389, "observation": "Observación de prueba",
             "customer": {"identification_type": "NIT", "identification": "123456789", "dv": "6",
                          "legal_organization": "company", "name": "Alan company name",
                          "email": "alan.company@email.com", "address": "calle 1 # 1-1",
                          "phone": "1234567890", "municipality_code": "68679"},
             "items": [
                 {"code_reference": "PROD-000A", "name": "Producto A", "quantity": "1", "price": "10000", "tax_rate": "19"},
-                {"code_reference": "PROD-000B", "name": "Producto B", "quantity": "3", "price": "20000", "taxes": [{"code": "01", "rate": 19}]}
+                {"code_reference": "PROD-000B", "name": "Producto B", "quantity": "3", "price": "20000", "tax_rate": "19"}
             ]
-        }));
+        })
+    }
+
+    /// Factus's documented credit note annuls the bill of its documented invoice: ours, for
+    /// the same invoice, is the same note.
+    #[test]
+    fn the_documented_credit_note_is_what_we_send() {
+        let documented: Value =
+            serde_json::from_str(include_str!("../../../tests/fixtures/factus/nota-credito.json")).unwrap();
+        let mut ours = invoice(documented_invoice());
+        ours.state.status = crate::invoices::Status::Accepted;
+        ours.state.number = Some("SETP990002519".to_owned());
+        let annulment = crate::domain::credit::CreditRequest {
+            reference_code: crate::domain::invoice::ReferenceCode::parse("NOTA-2026-0015").unwrap(),
+            concept: crate::domain::credit::CorrectionConcept::Annulment,
+            reason: documented["observation"].as_str().unwrap().to_owned(),
+            numbering_range_id: None,
+            items: None,
+        };
+        let note = ours
+            .credit(
+                crate::ids::new_id(),
+                annulment,
+                Some(1776),
+                "2026-12-01T00:00:00Z",
+            )
+            .unwrap();
+        let body = document_request(&note);
+        // Ours, beyond the example: the namespaced reference, the check digit, the amount to the
+        // cent.
+        agrees(
+            &body,
+            &documented,
+            "",
+            &[".reference_code", ".customer.dv", ".payment_details.0.amount"],
+        );
+        assert_eq!(body["payment_details"][0]["amount"], "83300.00");
+    }
+
+    #[test]
+    fn the_documented_example_is_what_we_send() {
+        let documented: Value = serde_json::from_str(include_str!(
+            "../../../tests/fixtures/factus/crear-y-validar.json"
+        ))
+        .unwrap();
+        let mut body = documented_invoice();
+        body["numbering_range_id"] = json!(389);
+        body["observation"] = json!("Observación de prueba");
+        body["items"][1]["taxes"] = json!([{"code": "01", "rate": 19}]);
+        body["items"][1].as_object_mut().unwrap().remove("tax_rate");
+        let ours = invoice(body);
         let body = bill_request(&ours);
         // Ours, beyond the example: the namespaced reference, the e-mail choice (Factus's default
         // made explicit), the check digit (Factus computes it when absent) and the amount to

@@ -34,7 +34,7 @@ impl Tally {
     pub fn count(&mut self, status: Status) {
         self.total += 1;
         match status {
-            Status::Accepted => self.accepted += 1,
+            Status::Accepted | Status::Annulled => self.accepted += 1,
             Status::Rejected => self.rejected += 1,
             Status::Failed => self.failed += 1,
             Status::Queued | Status::Submitting => {}

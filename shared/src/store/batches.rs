@@ -178,7 +178,7 @@ impl Counts {
     /// One invoice reaching `status`.
     pub fn of(status: Status) -> Self {
         match status {
-            Status::Accepted => Self {
+            Status::Accepted | Status::Annulled => Self {
                 accepted: 1,
                 ..Self::default()
             },
@@ -459,13 +459,13 @@ impl Store {
         for (index, decision) in decided.iter().enumerate() {
             match &decision.invoice.batch_id {
                 None => {
-                    let change = terminal_change(
+                    let alone = self.finish_invoice(
                         &decision.invoice,
                         Guard::Lease(&decision.lease),
                         &decision.terminal,
                         now,
                     );
-                    written[index] = match self.apply(change).await {
+                    written[index] = match alone.await {
                         Ok(true) => Written::Yes,
                         Ok(false) => Written::LeaseLost,
                         Err(_) => Written::Failed,

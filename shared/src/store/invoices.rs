@@ -2,6 +2,8 @@
 //! record) in one transaction, read by id, listed newest first by organization, status or
 //! batch, and indexed for recovery while they wait for submission.
 
+use std::collections::BTreeMap;
+
 use anyhow::Context;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
@@ -10,7 +12,8 @@ use super::batches::{Counts, counts_change};
 use super::change::{Change, s};
 use super::idempotency::IdempotencyRecord;
 use super::{Item, PageKey, Store, applied, key, keys, record};
-use crate::invoices::{Document, Invoice, ProviderMessage, Status, SubmissionState};
+use crate::credit_notes::{Credit, CreditNoteEntry};
+use crate::invoices::{Document, Invoice, Kind, ProviderMessage, Status, SubmissionState};
 
 /// The attributes of an invoice item besides keys and indexes.
 #[derive(Serialize, Deserialize)]
@@ -37,6 +40,19 @@ struct InvoiceAttributes {
     accepted_at: Option<String>,
     /// The input, totals and lines as JSON: written once, read whole, never queried.
     document: String,
+    /// A credit note's: what it credits, as JSON (written once, read whole).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    credit: Option<String>,
+    /// A credit note's invoice, what a list of one invoice's notes filters on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    credited_invoice_id: Option<String>,
+    /// An invoice's credit notes by id: a map, so that a note's end updates its own entry.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    credit_notes: BTreeMap<String, CreditNoteEntry>,
+    /// Moves with every change of `credit_notes` that a new note makes: what keeps two notes at
+    /// once from crediting the same part of an invoice.
+    #[serde(default)]
+    credit_version: u64,
 }
 
 /// The item of an invoice, with the index attributes its state puts it in.
@@ -61,17 +77,25 @@ pub(crate) fn invoice_item(invoice: &Invoice, recover_at_ms: Option<i64>) -> any
         updated_at: state.updated_at.clone(),
         accepted_at: state.accepted_at.clone(),
         document: serde_json::to_string(&invoice.document)?,
+        credit: invoice.credit.as_ref().map(serde_json::to_string).transpose()?,
+        credited_invoice_id: invoice.credit.as_ref().map(|credit| credit.invoice_id.clone()),
+        credit_notes: invoice.credit_notes.clone(),
+        credit_version: 0,
     };
     let org = &invoice.organization_id;
+    let kind = invoice.kind();
     let mut item = super::item(
         &attributes,
-        keys::invoice_partition(org, &invoice.id),
-        keys::invoice(&invoice.id),
+        keys::document_partition(kind, org, &invoice.id),
+        keys::document(kind, &invoice.id),
     )?;
     let mut set = |name: &str, value: String| item.insert(name.to_owned(), AttributeValue::S(value));
     let shard = keys::invoice_shard(&invoice.id);
-    set("GSI1PK", keys::by_status(org, state.status.as_str(), shard));
-    set("GSI1SK", keys::invoice(&invoice.id));
+    set(
+        "GSI1PK",
+        keys::documents_by_status(kind, org, state.status.as_str(), shard),
+    );
+    set("GSI1SK", keys::document(kind, &invoice.id));
     if let Some(batch) = &invoice.batch_id {
         set("GSI2PK", keys::by_batch(org, batch, shard));
         set("GSI2SK", keys::invoice(&invoice.id));
@@ -83,11 +107,22 @@ pub(crate) fn invoice_item(invoice: &Invoice, recover_at_ms: Option<i64>) -> any
     Ok(item)
 }
 
-/// The invoice an item holds.
+/// The invoice (or credit note) an item holds.
 pub(crate) fn invoice_of(item: Item) -> anyhow::Result<Invoice> {
+    Ok(versioned_invoice_of(item)?.0)
+}
+
+/// The invoice an item holds, with the version of its credit notes.
+pub(crate) fn versioned_invoice_of(item: Item) -> anyhow::Result<(Invoice, u64)> {
     let attributes: InvoiceAttributes = record(item)?;
     let document: Document = serde_json::from_str(&attributes.document).context("an invoice's document")?;
-    Ok(Invoice {
+    let credit: Option<Credit> = attributes
+        .credit
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()
+        .context("a credit note's credit")?;
+    let invoice = Invoice {
         id: attributes.id,
         organization_id: attributes.organization_id,
         batch_id: attributes.batch_id,
@@ -107,7 +142,10 @@ pub(crate) fn invoice_of(item: Item) -> anyhow::Result<Invoice> {
             accepted_at: attributes.accepted_at,
         },
         document,
-    })
+        credit,
+        credit_notes: attributes.credit_notes,
+    };
+    Ok((invoice, attributes.credit_version))
 }
 
 /// Why an invoice was not created.
@@ -124,11 +162,14 @@ pub enum CreateInvoiceError {
     Store(#[from] anyhow::Error),
 }
 
-/// Which invoices a list shows.
+/// Which invoices (or credit notes) a list shows.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct InvoiceFilter {
+    pub kind: Kind,
     pub status: Option<Status>,
     pub batch_id: Option<String>,
+    /// Credit notes of this invoice only.
+    pub invoice_id: Option<String>,
 }
 
 /// Why a `failed` (or a corrected `rejected`) invoice could not go back to `queued`.
@@ -157,6 +198,8 @@ pub struct RecoveryEntry {
 pub enum Recovering {
     /// An invoice, to be queued (again).
     Invoice,
+    /// A credit note, to be queued (again).
+    CreditNote,
     /// A batch whose ingest or completion is due ([`Store::due_for_recovery`]).
     Batch,
     /// A connected organization whose numbering ranges are due to be checked.
@@ -224,10 +267,21 @@ impl Store {
         org_id: &str,
         reference_code: &str,
     ) -> anyhow::Result<Option<String>> {
+        self.document_of_reference(Kind::Invoice, org_id, reference_code)
+            .await
+    }
+
+    /// The document of `kind` that holds a reference code in an organization.
+    pub async fn document_of_reference(
+        &self,
+        kind: Kind,
+        org_id: &str,
+        reference_code: &str,
+    ) -> anyhow::Result<Option<String>> {
         let item = self
             .get(
                 keys::reference_partition(org_id, reference_code),
-                keys::reference(reference_code),
+                keys::document_reference(kind, reference_code),
                 false,
             )
             .await?;
@@ -236,9 +290,14 @@ impl Store {
 
     /// One invoice of one organization.
     pub async fn get_invoice(&self, org_id: &str, invoice_id: &str) -> anyhow::Result<Option<Invoice>> {
+        self.get_document(Kind::Invoice, org_id, invoice_id).await
+    }
+
+    /// One document of `kind` of one organization.
+    pub async fn get_document(&self, kind: Kind, org_id: &str, id: &str) -> anyhow::Result<Option<Invoice>> {
         self.get(
-            keys::invoice_partition(org_id, invoice_id),
-            keys::invoice(invoice_id),
+            keys::document_partition(kind, org_id, id),
+            keys::document(kind, id),
             true,
         )
         .await?
@@ -289,6 +348,7 @@ impl Store {
         limit: u32,
         before: Option<&str>,
     ) -> anyhow::Result<(Vec<Invoice>, Option<String>)> {
+        let kind = filter.kind;
         let (index, partition, sort, key) = match (&filter.batch_id, filter.status) {
             (Some(batch), _) => (
                 Some("GSI2"),
@@ -300,9 +360,9 @@ impl Store {
                 Some("GSI1"),
                 "GSI1PK",
                 "GSI1SK",
-                keys::by_status(org_id, status.as_str(), shard),
+                keys::documents_by_status(kind, org_id, status.as_str(), shard),
             ),
-            (None, None) => (None, "PK", "SK", keys::invoices(org_id, shard)),
+            (None, None) => (None, "PK", "SK", keys::documents(kind, org_id, shard)),
         };
         let mut query = self
             .client
@@ -315,7 +375,7 @@ impl Store {
         query = match before {
             Some(id) => query
                 .key_condition_expression(format!("{partition} = :pk AND {sort} < :before"))
-                .expression_attribute_values(":before", AttributeValue::S(keys::invoice(id))),
+                .expression_attribute_values(":before", AttributeValue::S(keys::document(kind, id))),
             None => query.key_condition_expression(format!("{partition} = :pk")),
         };
         if let (Some(_), Some(status)) = (&filter.batch_id, filter.status) {
@@ -324,11 +384,21 @@ impl Store {
                 .expression_attribute_names("#status", "status")
                 .expression_attribute_values(":status", AttributeValue::S(status.as_str().to_owned()));
         }
+        if let Some(invoice_id) = &filter.invoice_id {
+            query = query
+                .filter_expression("credited_invoice_id = :invoice")
+                .expression_attribute_values(":invoice", AttributeValue::S(invoice_id.clone()));
+        }
         let output = query.send().await.map_err(aws_sdk_dynamodb::Error::from)?;
         let stopped_at = output
             .last_evaluated_key
             .as_ref()
-            .and_then(|last| last.get("SK")?.as_s().ok()?.strip_prefix(keys::INVOICE_PREFIX))
+            .and_then(|last| {
+                let sort_key = last.get("SK")?.as_s().ok()?;
+                sort_key
+                    .strip_prefix(keys::INVOICE_PREFIX)
+                    .or_else(|| sort_key.strip_prefix(keys::CREDIT_NOTE_PREFIX))
+            })
             .map(str::to_owned);
         let invoices = output
             .items
@@ -453,6 +523,8 @@ impl Store {
                         Recovering::Batch
                     } else if sort_key == keys::ORG_PROFILE {
                         Recovering::NumberingRanges
+                    } else if sort_key.starts_with(keys::CREDIT_NOTE_PREFIX) {
+                        Recovering::CreditNote
                     } else {
                         Recovering::Invoice
                     },
@@ -469,6 +541,10 @@ impl Store {
             Recovering::Invoice => key(
                 keys::invoice_partition(&entry.org_id, &entry.id),
                 keys::invoice(&entry.id),
+            ),
+            Recovering::CreditNote => key(
+                keys::document_partition(Kind::CreditNote, &entry.org_id, &entry.id),
+                keys::document(Kind::CreditNote, &entry.id),
             ),
             Recovering::Batch => key(keys::org(&entry.org_id), keys::batch(&entry.id)),
             Recovering::NumberingRanges => key(keys::org(&entry.org_id), keys::ORG_PROFILE.to_owned()),

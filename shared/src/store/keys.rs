@@ -4,6 +4,8 @@
 //! [`SHARDS`] partition keys each (write sharding), so that a 10,000-invoice lot never puts more
 //! on one key than DynamoDB's 1,000 write units a second.
 
+use crate::invoices::Kind;
+
 pub fn org(org_id: &str) -> String {
     format!("ORG#{org_id}")
 }
@@ -83,6 +85,48 @@ pub fn invoice(invoice_id: &str) -> String {
 }
 
 pub const INVOICE_PREFIX: &str = "INV#";
+
+/// Credit notes are keyed as invoices are, under their own names: `ORG#<org>#CN#<shard>`,
+/// `CN#<id>`, `…#CNSTATUS#<status>#<shard>`, and `CNREF#<code>` among the reference codes (a
+/// note's code is unique among notes, as at Factus).
+pub const CREDIT_NOTE_PREFIX: &str = "CN#";
+
+/// The partition of a document of `kind`.
+pub fn document_partition(kind: Kind, org_id: &str, id: &str) -> String {
+    documents(kind, org_id, invoice_shard(id))
+}
+
+/// The partition of an organization's documents of `kind`, of one shard.
+pub fn documents(kind: Kind, org_id: &str, shard: u32) -> String {
+    match kind {
+        Kind::Invoice => invoices(org_id, shard),
+        Kind::CreditNote => format!("ORG#{org_id}#CN#{shard:02}"),
+    }
+}
+
+/// The sort key of a document of `kind`.
+pub fn document(kind: Kind, id: &str) -> String {
+    match kind {
+        Kind::Invoice => invoice(id),
+        Kind::CreditNote => format!("{CREDIT_NOTE_PREFIX}{id}"),
+    }
+}
+
+/// GSI1: an organization's documents of `kind` and one status, of one shard.
+pub fn documents_by_status(kind: Kind, org_id: &str, status: &str, shard: u32) -> String {
+    match kind {
+        Kind::Invoice => by_status(org_id, status, shard),
+        Kind::CreditNote => format!("ORG#{org_id}#CNSTATUS#{status}#{shard:02}"),
+    }
+}
+
+/// The uniqueness item of a reference code of `kind` (in [`reference_partition`]).
+pub fn document_reference(kind: Kind, reference_code: &str) -> String {
+    match kind {
+        Kind::Invoice => reference(reference_code),
+        Kind::CreditNote => format!("CNREF#{reference_code}"),
+    }
+}
 
 /// The uniqueness item of a reference code within an organization.
 pub fn reference(reference_code: &str) -> String {

@@ -6,6 +6,7 @@ mod batch_recovery;
 mod batches;
 mod budget;
 mod change;
+mod credit_notes;
 mod idempotency;
 mod invoices;
 pub mod keys;
@@ -31,6 +32,7 @@ pub use batches::{
     BatchRecord, BatchStatus, Counts, Decided, GroupRefusal, STORE_GROUP, StoredInvoice, Written,
 };
 pub use budget::{AccountState, Block, Lane, PaceCell, Reservation};
+pub use credit_notes::CreateCreditNoteError;
 pub use idempotency::{IdempotencyRecord, Replay};
 pub use invoices::{CreateInvoiceError, InvoiceFilter, Recovering, RecoveryEntry, RetryError};
 pub use lockout::Guess;

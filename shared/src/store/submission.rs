@@ -9,7 +9,8 @@ use super::batches::{Counts, counts_change};
 use super::change::{Change, n, s};
 use super::invoices::invoice_of;
 use super::{Store, applied, key, keys, record};
-use crate::invoices::{Invoice, ProviderMessage, Status};
+use crate::domain::credit::CorrectionConcept;
+use crate::invoices::{Invoice, Kind, ProviderMessage, Status};
 
 /// What a claim found.
 #[derive(Debug)]
@@ -66,6 +67,7 @@ pub enum Guard<'a> {
 /// The write that ends an invoice's submission.
 pub(crate) fn terminal_change(invoice: &Invoice, guard: Guard<'_>, terminal: &Terminal, now: &str) -> Change {
     let (org_id, invoice_id) = (&invoice.organization_id, &invoice.id);
+    let kind = invoice.kind();
     let status = terminal.status();
     let mut sets = vec!["#status = :status", "updated_at = :now", "GSI1PK = :by_status"];
     match terminal {
@@ -89,8 +91,8 @@ pub(crate) fn terminal_change(invoice: &Invoice, guard: Guard<'_>, terminal: &Te
         sets.join(", ")
     );
     let mut change = Change::new(
-        keys::invoice_partition(org_id, invoice_id),
-        keys::invoice(invoice_id),
+        keys::document_partition(kind, org_id, invoice_id),
+        keys::document(kind, invoice_id),
         expression,
     )
     .name("#status", "status")
@@ -98,7 +100,8 @@ pub(crate) fn terminal_change(invoice: &Invoice, guard: Guard<'_>, terminal: &Te
     .value(":now", s(now))
     .value(
         ":by_status",
-        s(keys::by_status(
+        s(keys::documents_by_status(
+            kind,
             org_id,
             status.as_str(),
             keys::invoice_shard(invoice_id),
@@ -138,6 +141,49 @@ pub(crate) fn terminal_change(invoice: &Invoice, guard: Guard<'_>, terminal: &Te
     }
 }
 
+/// For a credit note, the write that records its end on its invoice's entry (in the same
+/// transaction as [`terminal_change`]); an accepted annulment annuls the invoice.
+fn credit_entry_change(note: &Invoice, terminal: &Terminal, now: &str) -> Option<Change> {
+    let credit = note.credit.as_ref()?;
+    let org_id = &note.organization_id;
+    let invoice_id = &credit.invoice_id;
+    let mut sets = vec!["credit_notes.#note.#status = :status"];
+    let annuls =
+        matches!(terminal, Terminal::Accepted { .. }) && credit.concept == CorrectionConcept::Annulment;
+    if matches!(terminal, Terminal::Accepted { .. }) {
+        sets.push("credit_notes.#note.#number = :number");
+    }
+    if annuls {
+        sets.extend(["#status = :annulled", "updated_at = :now", "GSI1PK = :by_status"]);
+    }
+    let mut change = Change::new(
+        keys::invoice_partition(org_id, invoice_id),
+        keys::invoice(invoice_id),
+        format!("SET {}", sets.join(", ")),
+    )
+    .condition("attribute_exists(credit_notes.#note)")
+    .name("#note", &note.id)
+    .name("#status", "status")
+    .value(":status", s(terminal.status().as_str()));
+    if let Terminal::Accepted { number, .. } = terminal {
+        change = change.name("#number", "number").value(":number", s(number));
+    }
+    if annuls {
+        change = change
+            .value(":annulled", s(Status::Annulled.as_str()))
+            .value(":now", s(now))
+            .value(
+                ":by_status",
+                s(keys::by_status(
+                    org_id,
+                    Status::Annulled.as_str(),
+                    keys::invoice_shard(invoice_id),
+                )),
+            );
+    }
+    Some(change)
+}
+
 fn optional(text: Option<&str>) -> AttributeValue {
     text.map_or(AttributeValue::Null(true), s)
 }
@@ -167,9 +213,11 @@ struct LeaseState {
 }
 
 impl Store {
-    /// Claims an invoice that is `queued`, or `submitting` past its lease, until `lease_until_ms`.
-    pub async fn claim_invoice(
+    /// Claims a document of `kind` that is `queued`, or `submitting` past its lease, until
+    /// `lease_until_ms`.
+    pub async fn claim_document(
         &self,
+        kind: Kind,
         org_id: &str,
         invoice_id: &str,
         now_ms: i64,
@@ -181,7 +229,7 @@ impl Store {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(keys::invoice_partition(org_id, invoice_id), keys::invoice(invoice_id))))
+            .set_key(Some(key(keys::document_partition(kind, org_id, invoice_id), keys::document(kind, invoice_id))))
             .update_expression(
                 "SET #status = :submitting, lease_token = :lease, lease_expires_at = :until, updated_at = :now, \
                  GSI1PK = :by_status, GSI3PK = :shard, GSI3SK = :due ADD attempts :one",
@@ -196,7 +244,7 @@ impl Store {
             .expression_attribute_values(":until", n(lease_until_ms))
             .expression_attribute_values(":now", s(now))
             .expression_attribute_values(":now_ms", n(now_ms))
-            .expression_attribute_values(":by_status", s(keys::by_status(org_id, Status::Submitting.as_str(), keys::invoice_shard(invoice_id))))
+            .expression_attribute_values(":by_status", s(keys::documents_by_status(kind, org_id, Status::Submitting.as_str(), keys::invoice_shard(invoice_id))))
             .expression_attribute_values(":shard", s(keys::recovery_shard(invoice_id)))
             .expression_attribute_values(":due", s(keys::recovery_due(lease_until_ms, org_id, invoice_id)))
             .expression_attribute_values(":one", n(1))
@@ -227,9 +275,10 @@ impl Store {
         }
     }
 
-    /// Ends an invoice's submission; `false` when the guard no longer holds (another worker took
-    /// over, or it ended already). An invoice of a batch moves the batch's counters with it, and
-    /// may complete the batch.
+    /// Ends an invoice's (or a credit note's) submission; `false` when the guard no longer holds
+    /// (another worker took over, or it ended already). An invoice of a batch moves the batch's
+    /// counters with it, and may complete the batch; a credit note updates its entry on its
+    /// invoice with it.
     pub async fn finish_invoice(
         &self,
         invoice: &Invoice,
@@ -238,22 +287,29 @@ impl Store {
         now: &str,
     ) -> anyhow::Result<bool> {
         let change = terminal_change(invoice, guard, terminal, now);
-        let Some(batch_id) = &invoice.batch_id else {
+        let with = match &invoice.batch_id {
+            Some(batch_id) => Some(counts_change(
+                &invoice.organization_id,
+                batch_id,
+                &Counts::of(terminal.status()),
+                now,
+            )),
+            None => credit_entry_change(invoice, terminal, now),
+        };
+        let Some(with) = with else {
             return self.apply(change).await;
         };
-        let counts = Counts::of(terminal.status());
-        let actions = vec![
-            change.into_action(&self.table)?,
-            counts_change(&invoice.organization_id, batch_id, &counts, now).into_action(&self.table)?,
-        ];
+        let actions = vec![change.into_action(&self.table)?, with.into_action(&self.table)?];
         match self.transact(actions).await {
             Ok(()) => {
-                self.complete_batch_if_done(&invoice.organization_id, batch_id, now)
-                    .await?;
+                if let Some(batch_id) = &invoice.batch_id {
+                    self.complete_batch_if_done(&invoice.organization_id, batch_id, now)
+                        .await?;
+                }
                 Ok(true)
             }
             Err(refusal) if refusal.at(0) => Ok(false),
-            Err(refusal) => Err(refusal.into_error("ending an invoice of a batch")),
+            Err(refusal) => Err(refusal.into_error("ending an invoice")),
         }
     }
 
@@ -271,12 +327,13 @@ impl Store {
         attempted: bool,
     ) -> anyhow::Result<bool> {
         let (org_id, invoice_id) = (&invoice.organization_id, &invoice.id);
+        let kind = invoice.kind();
         let uncounted = if attempted { 0 } else { -1 };
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(keys::invoice_partition(org_id, invoice_id), keys::invoice(invoice_id))))
+            .set_key(Some(key(keys::document_partition(kind, org_id, invoice_id), keys::document(kind, invoice_id))))
             .update_expression(
                 "SET #status = :queued, last_error = :error, updated_at = :now, GSI1PK = :by_status, GSI3SK = :due \
                  REMOVE lease_token, lease_expires_at ADD attempts :uncounted",
@@ -287,7 +344,7 @@ impl Store {
             .expression_attribute_values(":queued", s(Status::Queued.as_str()))
             .expression_attribute_values(":error", s(error))
             .expression_attribute_values(":now", s(now))
-            .expression_attribute_values(":by_status", s(keys::by_status(org_id, Status::Queued.as_str(), keys::invoice_shard(invoice_id))))
+            .expression_attribute_values(":by_status", s(keys::documents_by_status(kind, org_id, Status::Queued.as_str(), keys::invoice_shard(invoice_id))))
             .expression_attribute_values(":due", s(keys::recovery_due(recover_at_ms, org_id, invoice_id)))
             .expression_attribute_values(":lease", s(lease))
             .send()
@@ -297,11 +354,11 @@ impl Store {
 }
 
 impl Store {
-    /// Records that a rejected invoice's pending bill is gone from the provider.
-    pub async fn mark_cleared(&self, org_id: &str, invoice_id: &str) -> anyhow::Result<bool> {
+    /// Records that a rejected document's pending bill (or note) is gone from the provider.
+    pub async fn mark_cleared(&self, kind: Kind, org_id: &str, invoice_id: &str) -> anyhow::Result<bool> {
         let change = Change::new(
-            keys::invoice_partition(org_id, invoice_id),
-            keys::invoice(invoice_id),
+            keys::document_partition(kind, org_id, invoice_id),
+            keys::document(kind, invoice_id),
             "SET provider_cleared = :cleared",
         )
         .condition("#status = :rejected")
