@@ -39,7 +39,10 @@ LOCAL_PARAMS := \
 	--param RetryBaseDelaySeconds=1 \
 	--param RetryMaxDelaySeconds=2 \
 	--param RecoverAfterSeconds=30 \
-	--param ProviderAccountCacheSeconds=2
+	--param ProviderAccountCacheSeconds=2 \
+	--param WebhookTargets=local \
+	--param WebhookRetryBaseSeconds=1 \
+	--param WebhookRetryMaxSeconds=2
 STACK := target/debug/local-stack
 STACK_ARGS := --emulator $(EMU_VENV)/bin/ministack --cargo-lambda $(TOOLS_VENV)/bin/cargo-lambda \
 	--sandbox target/debug/provider-sandbox --sandbox-url-parameter ProviderSandboxUrl \

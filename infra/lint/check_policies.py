@@ -1,7 +1,8 @@
 """Least privilege, read off the expanded template (what IAM will actually get):
 
 - a function whose every route is a GET has no write action;
-- only functions given the submissions queue (SUBMISSIONS_QUEUE_URL) may send to it;
+- only functions given the submissions queue (SUBMISSIONS_QUEUE_URL) may send to it, only those
+  given the webhooks queue (WEBHOOKS_QUEUE_URL) to that one, and nobody to another queue;
 - only the functions given PROVIDER_SECRET_ID (the worker and the dead-letter handler, which
   submit and look invoices up, the one behind /v1/organization/provider, which reads the
   numbering ranges, and the one behind an accepted invoice's documents, which downloads and
@@ -37,6 +38,8 @@ ACCOUNTS = ":secret:invoicer/${AWS::StackName}/provider-accounts/*"
 CONNECT = "/v1/organization/provider"
 CONNECTS = {CONNECT, "/v1/organization/numbering-ranges", "/v1/organization"}
 PROVIDER_SECRET = ("ProviderCredentials", "ProviderSecretArn")
+# The queues functions send to, and the variable that gives a function each one's URL.
+QUEUES = {"SubmissionsQueue": "SUBMISSIONS_QUEUE_URL", "WebhooksQueue": "WEBHOOKS_QUEUE_URL"}
 MANAGED_POLICIES_ALLOWED = ("service-role/AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess")
 
 
@@ -79,8 +82,12 @@ def main():
                     problems.append(f"{name}: {action} on {resource} is a wildcard")
                 if read_only and action in WRITES:
                     problems.append(f"{name} only reads (GET) but may {action}")
-                if action == "sqs:SendMessage" and "SUBMISSIONS_QUEUE_URL" not in variables:
-                    problems.append(f"{name} may send messages but is given no queue")
+                if action == "sqs:SendMessage":
+                    for queue, variable in QUEUES.items():
+                        if mentions(resource, [queue]) and variable not in variables:
+                            problems.append(f"{name} may send messages to {queue} but is not given its {variable}")
+                    if not any(mentions(resource, [queue]) for queue in QUEUES):
+                        problems.append(f"{name} may send messages to a queue that is not one of {sorted(QUEUES)}")
                 if action == "secretsmanager:GetSecretValue" and mentions(resource, PROVIDER_SECRET) \
                         and "PROVIDER_SECRET_ID" not in variables:
                     problems.append(f"{name} may read the provider's credentials")

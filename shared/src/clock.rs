@@ -22,6 +22,12 @@ pub fn epoch_ms(at: OffsetDateTime) -> i64 {
     i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
+/// What [`rfc3339`] writes of epoch milliseconds `ms`.
+pub fn rfc3339_of_ms(ms: i64) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .map_or_else(|_| ms.to_string(), rfc3339)
+}
+
 /// When an invocation must be done (epoch ms), when Lambda says so usably: the local Runtime API
 /// emulator sends a relative deadline, which reads as long past and is ignored.
 pub fn deadline_ms(context: &lambda_runtime::Context) -> Option<i64> {

@@ -30,6 +30,10 @@ pub mod vars {
     pub const PROVIDER_ACCOUNT_ORGANIZATION_ID: &str = "PROVIDER_ACCOUNT_ORGANIZATION_ID";
     pub const PROVIDER_ACCOUNT_CACHE_SECONDS: &str = "PROVIDER_ACCOUNT_CACHE_SECONDS";
     pub const DOCUMENTS_BUCKET: &str = "DOCUMENTS_BUCKET";
+    pub const WEBHOOK_TARGETS: &str = "WEBHOOK_TARGETS";
+    pub const WEBHOOKS_QUEUE_URL: &str = "WEBHOOKS_QUEUE_URL";
+    pub const WEBHOOK_RETRY_BASE_SECONDS: &str = "WEBHOOK_RETRY_BASE_SECONDS";
+    pub const WEBHOOK_RETRY_MAX_SECONDS: &str = "WEBHOOK_RETRY_MAX_SECONDS";
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -47,7 +51,7 @@ pub struct Config {
     values: HashMap<&'static str, String>,
 }
 
-const ALL: [&str; 21] = [
+const ALL: [&str; 25] = [
     vars::TABLE_NAME,
     vars::SUBMISSIONS_QUEUE_URL,
     vars::JWT_SECRET_ID,
@@ -69,6 +73,10 @@ const ALL: [&str; 21] = [
     vars::PROVIDER_ACCOUNT_ORGANIZATION_ID,
     vars::PROVIDER_ACCOUNT_CACHE_SECONDS,
     vars::DOCUMENTS_BUCKET,
+    vars::WEBHOOK_TARGETS,
+    vars::WEBHOOKS_QUEUE_URL,
+    vars::WEBHOOK_RETRY_BASE_SECONDS,
+    vars::WEBHOOK_RETRY_MAX_SECONDS,
 ];
 
 impl Config {
@@ -102,6 +110,11 @@ impl Config {
 
     pub fn submissions_queue_url(&self) -> Result<&str, MissingSetting> {
         self.get(vars::SUBMISSIONS_QUEUE_URL)
+    }
+
+    /// The webhooks queue: where the functions that write events announce them.
+    pub fn webhooks_queue_url(&self) -> Result<&str, MissingSetting> {
+        self.get(vars::WEBHOOKS_QUEUE_URL)
     }
 
     pub fn jwt_secret_id(&self) -> Result<&str, MissingSetting> {
@@ -165,6 +178,14 @@ impl Config {
     /// The bucket that keeps accepted documents' files.
     pub fn documents_bucket(&self) -> Result<&str, MissingSetting> {
         self.get(vars::DOCUMENTS_BUCKET)
+    }
+
+    /// Where webhook endpoints may point: `local` (the local stack) also allows plain `http`
+    /// and loopback hosts; anything else, public `https` hosts only.
+    pub fn webhook_targets(&self) -> crate::webhooks::Targets {
+        crate::webhooks::Targets {
+            local: self.get(vars::WEBHOOK_TARGETS) == Ok("local"),
+        }
     }
 }
 

@@ -28,6 +28,7 @@ pub mod store;
 pub mod submission;
 pub mod telemetry;
 pub mod validation;
+pub mod webhooks;
 pub mod write_ledger;
 
 /// Re-exported so that functions wrap passwords and keys in the same types `shared` takes.

@@ -1,5 +1,6 @@
-//! The submissions queue: small messages naming the invoices to submit (the invoices themselves
-//! are read from the table). The X-Ray trace context travels as the `AWSTraceHeader` system
+//! The queues: small messages naming what to work on (read from the table), for the submissions
+//! queue the invoices and credit notes to submit, for the webhooks queue the events to fan out
+//! and the deliveries to make. The X-Ray trace context travels as the `AWSTraceHeader` system
 //! attribute, which Lambda's SQS event source passes on to the worker's trace.
 
 use anyhow::Context;
@@ -111,6 +112,31 @@ impl SubmissionMessage {
     }
 }
 
+/// A message of the webhooks queue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum WebhookMessage {
+    /// Deliver an event to one endpoint.
+    Delivery(DeliveryMessage),
+    /// Fan an event out to the organization's endpoints that subscribe to it.
+    Event(EventMessage),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventMessage {
+    pub org_id: String,
+    pub event_id: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryMessage {
+    pub org_id: String,
+    pub webhook_id: String,
+    pub event_id: String,
+}
+
 #[derive(Clone, Debug)]
 pub struct Queue {
     client: aws_sdk_sqs::Client,
@@ -145,7 +171,7 @@ impl Queue {
     }
 
     /// Sends a message, invisible for `delay_seconds` (at most 900).
-    pub async fn send(&self, message: &SubmissionMessage, delay_seconds: i32) -> anyhow::Result<()> {
+    pub async fn send(&self, message: &impl Serialize, delay_seconds: i32) -> anyhow::Result<()> {
         let mut request = self
             .client
             .send_message()
@@ -162,7 +188,7 @@ impl Queue {
             .send()
             .await
             .map_err(aws_sdk_sqs::Error::from)
-            .context("sending a submission message")?;
+            .context("sending a message")?;
         Ok(())
     }
 
@@ -182,10 +208,10 @@ impl Queue {
 
     /// Sends many messages, ten per call, sending again the entries SQS refuses (a few times);
     /// answers the messages that could not be sent.
-    pub async fn send_all(&self, messages: &[SubmissionMessage]) -> anyhow::Result<Vec<SubmissionMessage>> {
+    pub async fn send_all<M: Serialize + Clone>(&self, messages: &[M]) -> anyhow::Result<Vec<M>> {
         let mut unsent = Vec::new();
         for chunk in messages.chunks(BATCH_LIMIT) {
-            let mut pending: Vec<&SubmissionMessage> = chunk.iter().collect();
+            let mut pending: Vec<&M> = chunk.iter().collect();
             for attempt in 0..SEND_TRIES {
                 let entries = pending
                     .iter()
@@ -205,7 +231,7 @@ impl Queue {
                     .send()
                     .await
                     .map_err(aws_sdk_sqs::Error::from)
-                    .context("sending submission messages")?;
+                    .context("sending messages")?;
                 let failed: Vec<usize> = output
                     .failed()
                     .iter()

@@ -22,6 +22,8 @@ pub struct Services {
     pub tokens: Tokens,
     /// The submissions queue, for the functions the template gives its URL.
     queue: Option<Queue>,
+    /// The webhooks queue, likewise.
+    webhooks_queue: Option<Queue>,
     /// How long an invoice may wait before the recovery path queues it again.
     pub recover_after: Duration,
     /// The provider account's pace for submissions: one every this many milliseconds.
@@ -108,6 +110,13 @@ impl Services {
         .map_err(|message| ApiError::Validation(vec![FieldError::new("numbering_range_id", message)]))
     }
 
+    /// The webhooks queue; an error when this function was not given one.
+    pub fn webhooks_queue(&self) -> anyhow::Result<Queue> {
+        self.webhooks_queue
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("this function has no WEBHOOKS_QUEUE_URL"))
+    }
+
     /// The submissions queue; an error when this function was not given one.
     pub fn queue(&self) -> anyhow::Result<&Queue> {
         self.queue
@@ -123,13 +132,18 @@ impl State for Services {
             config.jwt_secret_id()?,
             config.key_ring_cache(),
         );
+        let mut store = Store::new(sdk, config.table_name()?);
+        if let Ok(url) = config.webhooks_queue_url() {
+            store = store.announcing_to(Queue::new(sdk, url));
+        }
         Ok(Self {
-            store: Store::new(sdk, config.table_name()?),
+            store,
             tokens: Tokens::new(Arc::new(keyring)),
             queue: config
                 .submissions_queue_url()
                 .ok()
                 .map(|url| Queue::new(sdk, url)),
+            webhooks_queue: config.webhooks_queue_url().ok().map(|url| Queue::new(sdk, url)),
             recover_after: config.recover_after(),
             provider_account_holder: config.provider_account_holder(),
             provider_interval_ms: crate::provider::pacer::lane_interval_ms(

@@ -71,6 +71,9 @@ const EVENTS: &[(&str, &str, Expect)] = &[
     ("credit-notes-create", "over-credit.json", Status(422)),
     ("credit-notes-read", "list.json", Status(200)),
     ("credit-notes-read", "missing.json", Status(404)),
+    ("webhooks", "list.json", Status(200)),
+    ("webhooks", "metadata-target.json", Status(422)),
+    ("webhook-delivery", "expired-event.json", Failures(0)),
     ("batches-create", "csv.json", Status(202)),
     ("batches-create", "windows-1252.json", Status(202)),
     ("batches-create", "json.json", Status(202)),
@@ -100,6 +103,11 @@ async fn handle_event_in_process(function: &str, event: &str) -> Value {
             reconciler::handle(&services, lambda_runtime::LambdaEvent::new(event, context))
                 .await
                 .unwrap()
+        }
+        "webhook-delivery" => {
+            let deliverer = webhook_delivery::Deliverer::build(&sdk, &config).unwrap();
+            let event = lambda_runtime::LambdaEvent::new(serde_json::from_value(event).unwrap(), context);
+            serde_json::to_value(webhook_delivery::handle(&deliverer, event).await.unwrap()).unwrap()
         }
         "submit-worker" | "dlq-handler" => {
             let submission = Submission::build(&sdk, &config).unwrap();
@@ -135,6 +143,10 @@ async fn handle_in_process(function: &str, event: &str) -> Response<Body> {
     if function == "invoice-documents" {
         let state = invoice_documents::Documents::build(&sdk, &config).unwrap();
         return dispatch(request, |r| invoice_documents::handle(&state, r)).await;
+    }
+    if function == "webhooks" {
+        let state = webhooks::Webhooks::build(&sdk, &config).unwrap();
+        return dispatch(request, |r| webhooks::handle(&state, r)).await;
     }
     if function == "not-found" {
         let routes = not_found::Routes::build(&sdk, &config).unwrap();

@@ -31,3 +31,4 @@ mod sandbox_contract;
 mod security;
 mod submission;
 mod support;
+mod webhooks;

@@ -211,7 +211,7 @@ async fn the_emulator_holds_exactly_the_queues_of_the_template_with_their_redriv
             );
             assert_eq!(
                 actual["maxReceiveCount"].to_string().trim_matches('"'),
-                redrive["maxReceiveCount"].as_str().unwrap(),
+                local_stack::template::scalar_text(&redrive["maxReceiveCount"]),
                 "{id} maxReceiveCount"
             );
         }

@@ -16,7 +16,7 @@ use lambda_runtime::{Error, LambdaEvent};
 use serde_json::{Value, json};
 use shared::clock;
 use shared::invoices::Kind;
-use shared::queue::{RangesCheckMessage, SubmissionMessage};
+use shared::queue::{EventMessage, RangesCheckMessage, SubmissionMessage, WebhookMessage};
 use shared::services::Services;
 use shared::store::keys::RECOVERY_SHARDS;
 use shared::store::{Recovering, RecoveryEntry};
@@ -46,6 +46,10 @@ pub async fn handle(services: &Services, event: LambdaEvent<Value>) -> Result<Va
             .into_iter()
             .partition(|entry| entry.kind == Recovering::Batch);
         due_batches.extend(batches);
+        let (events, invoices): (Vec<_>, Vec<_>) = invoices
+            .into_iter()
+            .partition(|entry| entry.kind == Recovering::Event);
+        requeued += announce_again(services, &events, next_due_ms).await?;
         if invoices.is_empty() {
             continue;
         }
@@ -87,6 +91,37 @@ pub async fn handle(services: &Services, event: LambdaEvent<Value>) -> Result<Va
     Ok(json!({ "requeued": requeued, "batches": batches_seen }))
 }
 
+/// Announces again the events whose fan-out did not happen (their announcement was lost, or the
+/// fan-out failed); answers how many.
+async fn announce_again(
+    services: &Services,
+    events: &[RecoveryEntry],
+    next_due_ms: i64,
+) -> anyhow::Result<usize> {
+    if events.is_empty() {
+        return Ok(0);
+    }
+    let queue = services.webhooks_queue()?;
+    let messages: Vec<WebhookMessage> = events
+        .iter()
+        .map(|entry| {
+            WebhookMessage::Event(EventMessage {
+                org_id: entry.org_id.clone(),
+                event_id: entry.id.clone(),
+            })
+        })
+        .collect();
+    let unsent = queue.send_all(&messages).await?;
+    let mut announced = 0;
+    for (entry, message) in events.iter().zip(&messages) {
+        if !unsent.contains(message) {
+            services.store.postpone_recovery(entry, next_due_ms).await?;
+            announced += 1;
+        }
+    }
+    Ok(announced)
+}
+
 /// The message that does what an entry (not a batch's) waits for.
 fn message_of(entry: &RecoveryEntry) -> SubmissionMessage {
     match entry.kind {
@@ -94,7 +129,7 @@ fn message_of(entry: &RecoveryEntry) -> SubmissionMessage {
             numbering_ranges_of: entry.org_id.clone(),
         }),
         Recovering::CreditNote => SubmissionMessage::single(Kind::CreditNote, &entry.org_id, &entry.id),
-        Recovering::Invoice | Recovering::Batch => {
+        Recovering::Invoice | Recovering::Batch | Recovering::Event => {
             SubmissionMessage::single(Kind::Invoice, &entry.org_id, &entry.id)
         }
     }

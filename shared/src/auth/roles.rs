@@ -25,6 +25,8 @@ pub enum Permission {
     ConnectProvider,
     /// Disconnect the organization's Factus account.
     DisconnectProvider,
+    /// Register, change and remove webhook endpoints, and see their deliveries.
+    ManageWebhooks,
 }
 
 impl Role {
@@ -47,7 +49,7 @@ impl Role {
         match permission {
             Permission::Read => true,
             Permission::Issue => self != Role::Viewer,
-            Permission::ManageUsers | Permission::ConnectProvider => {
+            Permission::ManageUsers | Permission::ConnectProvider | Permission::ManageWebhooks => {
                 matches!(self, Role::Owner | Role::Admin)
             }
             Permission::DisconnectProvider => self == Role::Owner,
@@ -72,10 +74,10 @@ mod tests {
     fn the_role_table_of_the_api() {
         use Permission::*;
         let table = [
-            (Role::Owner, [true, true, true, true, true]),
-            (Role::Admin, [true, true, true, true, false]),
-            (Role::Issuer, [true, true, false, false, false]),
-            (Role::Viewer, [true, false, false, false, false]),
+            (Role::Owner, [true, true, true, true, true, true]),
+            (Role::Admin, [true, true, true, true, false, true]),
+            (Role::Issuer, [true, true, false, false, false, false]),
+            (Role::Viewer, [true, false, false, false, false, false]),
         ];
         for (role, expected) in table {
             assert_eq!(
@@ -84,7 +86,8 @@ mod tests {
                     role.can(Issue),
                     role.can(ManageUsers),
                     role.can(ConnectProvider),
-                    role.can(DisconnectProvider)
+                    role.can(DisconnectProvider),
+                    role.can(ManageWebhooks)
                 ],
                 expected,
                 "{role:?}"

@@ -16,13 +16,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::change::{Change, n, s};
+use super::events::EventRecord;
 use super::invoices::invoice_item;
-use super::submission::{Guard, Terminal, terminal_change};
+use super::submission::{Guard, Terminal, terminal_change, terminal_event};
 use super::units::{item_size, write_units};
 use super::{Item, PageKey, Refusal, Store, item, key, keys, record};
 use super::{PaceCell, Reservation};
 use crate::domain::batch::InvalidInput;
 use crate::invoices::{Invoice, Status};
+use crate::webhooks::EventType;
 
 /// Invoices per storing transaction: each takes two actions (itself and its reference code)
 /// of DynamoDB's hundred.
@@ -80,8 +82,11 @@ impl StoredInvoice {
         }
     }
 }
-/// Terminal writes per counters transaction: the counters take the hundredth action.
-const FINISH_GROUP: usize = 99;
+/// Terminal writes per counters transaction: each with its event, and the counters, in
+/// DynamoDB's 100 actions.
+const FINISH_GROUP: usize = 49;
+/// The events' bytes per transaction, well within DynamoDB's 4 MB a transaction.
+const FINISH_GROUP_EVENT_BYTES: usize = 2_000_000;
 const BATCH_WRITE_LIMIT: usize = 25;
 const BATCH_GET_LIMIT: usize = 100;
 
@@ -164,6 +169,28 @@ impl BatchRecord {
             "estimated_completion_at": self.estimated_completion(crate::clock::now(), interval_ms),
         })
     }
+}
+
+/// `members` of `decided` in groups of at most [`FINISH_GROUP`] whose events' data stay within
+/// [`FINISH_GROUP_EVENT_BYTES`] (a group holds one at least).
+fn groups(decided: &[Decided], members: &[usize]) -> Vec<Vec<usize>> {
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut bytes = 0;
+    for &index in members {
+        // The invoice's document is the bulk of its event.
+        let size = serde_json::to_string(&decided[index].invoice.document).map_or(0, |text| text.len());
+        match groups.last_mut() {
+            Some(group) if group.len() < FINISH_GROUP && bytes + size <= FINISH_GROUP_EVENT_BYTES => {
+                group.push(index);
+                bytes += size;
+            }
+            _ => {
+                groups.push(vec![index]);
+                bytes = size;
+            }
+        }
+    }
+    groups
 }
 
 /// Moves of a batch's counters.
@@ -428,8 +455,28 @@ impl Store {
         .value(":final", s(status))
         .value(":processing", s("processing"))
         .value(":now", s(now));
-        if self.apply(change).await? {
-            tracing::info!(batch_id = %batch.id, status, "the batch completed");
+        let mut completed = batch.clone();
+        completed.status = if status == "completed" {
+            BatchStatus::Completed
+        } else {
+            BatchStatus::CompletedWithErrors
+        };
+        completed.completed_at = Some(now.to_owned());
+        let at = crate::clock::parse_rfc3339(now).unwrap_or_else(crate::clock::now);
+        let event = EventRecord::new(
+            &batch.organization_id,
+            EventType::BatchCompleted,
+            &completed.view(0),
+            at,
+        );
+        let actions = vec![change.into_action(&self.table)?, self.event_action(&event)?];
+        match self.transact(actions).await {
+            Ok(()) => {
+                tracing::info!(batch_id = %batch.id, status, "the batch completed");
+                self.announce(std::slice::from_ref(&event)).await;
+            }
+            Err(refusal) if refusal.at(0) => {}
+            Err(refusal) => return Err(refusal.into_error("completing a batch")),
         }
         self.get_batch(&batch.organization_id, &batch.id)
             .await?
@@ -478,7 +525,8 @@ impl Store {
             }
         }
         for (batch, members) in by_batch {
-            for group in members.chunks(FINISH_GROUP) {
+            for group in groups(decided, &members) {
+                let group = group.as_slice();
                 let together = self.write_group(&batch, decided, group, now).await;
                 match together {
                     Ok(()) => group.iter().for_each(|index| written[*index] = Written::Yes),
@@ -502,7 +550,8 @@ impl Store {
         written
     }
 
-    /// One transaction: the terminal writes of `group` and one move of the batch's counters.
+    /// One transaction: the terminal writes of `group`, their events, and one move of the
+    /// batch's counters.
     async fn write_group(
         &self,
         batch: &str,
@@ -511,7 +560,8 @@ impl Store {
         now: &str,
     ) -> Result<(), Written> {
         let mut counts = Counts::default();
-        let mut actions = Vec::with_capacity(group.len() + 1);
+        let mut actions = Vec::with_capacity(group.len() * 2 + 1);
+        let mut events = Vec::with_capacity(group.len());
         let mut org = String::new();
         for index in group {
             let decision = &decided[*index];
@@ -524,6 +574,10 @@ impl Store {
                 now,
             );
             actions.push(change.into_action(&self.table).map_err(|_| Written::Failed)?);
+            if let Some(event) = terminal_event(&decision.invoice, &decision.terminal, now) {
+                actions.push(self.event_action(&event).map_err(|_| Written::Failed)?);
+                events.push(event);
+            }
         }
         actions.push(
             counts_change(&org, batch, &counts, now)
@@ -531,7 +585,10 @@ impl Store {
                 .map_err(|_| Written::Failed)?,
         );
         match self.transact(actions).await {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                self.announce(&events).await;
+                Ok(())
+            }
             Err(Refusal::Conditions(_)) => Err(Written::LeaseLost),
             Err(Refusal::Failed(error)) => {
                 tracing::warn!(cause = format!("{error:#}"), "a group of terminal writes failed");

@@ -90,14 +90,7 @@ impl Store {
     /// Replaces the in-progress record with the answer to replay.
     pub async fn complete_idempotent(&self, org_id: &str, record: &IdempotencyRecord) -> anyhow::Result<()> {
         let item = super::item(record, keys::org(org_id), keys::idempotency(&record.scope))?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(aws_sdk_dynamodb::Error::from)?;
-        Ok(())
+        self.put(item).await
     }
 
     /// Frees a key whose request did not produce an answer worth replaying.

@@ -200,6 +200,8 @@ pub enum Recovering {
     Invoice,
     /// A credit note, to be queued (again).
     CreditNote,
+    /// A webhook event whose fan-out was not done: to be announced again.
+    Event,
     /// A batch whose ingest or completion is due ([`Store::due_for_recovery`]).
     Batch,
     /// A connected organization whose numbering ranges are due to be checked.
@@ -525,6 +527,8 @@ impl Store {
                         Recovering::NumberingRanges
                     } else if sort_key.starts_with(keys::CREDIT_NOTE_PREFIX) {
                         Recovering::CreditNote
+                    } else if sort_key.starts_with(keys::EVENT_PREFIX) {
+                        Recovering::Event
                     } else {
                         Recovering::Invoice
                     },
@@ -545,6 +549,10 @@ impl Store {
             Recovering::CreditNote => key(
                 keys::document_partition(Kind::CreditNote, &entry.org_id, &entry.id),
                 keys::document(Kind::CreditNote, &entry.id),
+            ),
+            Recovering::Event => key(
+                keys::event_partition(&entry.org_id, &entry.id),
+                keys::event(&entry.id),
             ),
             Recovering::Batch => key(keys::org(&entry.org_id), keys::batch(&entry.id)),
             Recovering::NumberingRanges => key(keys::org(&entry.org_id), keys::ORG_PROFILE.to_owned()),

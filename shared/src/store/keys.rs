@@ -86,6 +86,19 @@ pub fn invoice(invoice_id: &str) -> String {
 
 pub const INVOICE_PREFIX: &str = "INV#";
 
+/// What a webhook event's sort key starts with.
+pub const EVENT_PREFIX: &str = "EVT#";
+
+/// The partition of a webhook event: its organization's events spread over [`SHARDS`], as
+/// invoices are (one per invoice ending).
+pub fn event_partition(org_id: &str, event_id: &str) -> String {
+    format!("ORG#{org_id}#EVT#{:02}", invoice_shard(event_id))
+}
+
+pub fn event(event_id: &str) -> String {
+    format!("{EVENT_PREFIX}{event_id}")
+}
+
 /// Credit notes are keyed as invoices are, under their own names: `ORG#<org>#CN#<shard>`,
 /// `CN#<id>`, `…#CNSTATUS#<status>#<shard>`, and `CNREF#<code>` among the reference codes (a
 /// note's code is unique among notes, as at Factus).

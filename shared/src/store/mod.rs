@@ -7,6 +7,8 @@ mod batches;
 mod budget;
 mod change;
 mod credit_notes;
+mod deliveries;
+mod events;
 mod idempotency;
 mod invoices;
 pub mod keys;
@@ -16,6 +18,7 @@ mod sessions;
 mod submission;
 pub mod units;
 mod users;
+mod webhooks;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -33,6 +36,8 @@ pub use batches::{
 };
 pub use budget::{AccountState, Block, Lane, PaceCell, Reservation};
 pub use credit_notes::CreateCreditNoteError;
+pub use deliveries::{Delivery, DeliveryStatus};
+pub use events::{EVENT_RETENTION_SECONDS, EventRecord};
 pub use idempotency::{IdempotencyRecord, Replay};
 pub use invoices::{CreateInvoiceError, InvoiceFilter, Recovering, RecoveryEntry, RetryError};
 pub use lockout::Guess;
@@ -40,6 +45,7 @@ pub use organizations::{ProviderProfile, ReadRanges};
 pub use sessions::Session;
 pub use submission::{Claim, Guard, Terminal};
 pub use users::{Credentials, EmailTaken, OrganizationRecord, UserRecord};
+pub use webhooks::{SigningSecret, WebhookEndpoint, WebhookWriteError};
 
 /// A DynamoDB item.
 pub type Item = HashMap<String, AttributeValue>;
@@ -52,6 +58,8 @@ pub type PageKey = BTreeMap<String, String>;
 pub struct Store {
     client: aws_sdk_dynamodb::Client,
     table: String,
+    /// The webhooks queue, where the events this store writes are announced.
+    announcer: Option<crate::queue::Queue>,
 }
 
 impl Store {
@@ -59,7 +67,14 @@ impl Store {
         Self {
             client: crate::aws::dynamodb(sdk),
             table: table.to_owned(),
+            announcer: None,
         }
+    }
+
+    /// This store, announcing the events it writes on the webhooks queue `queue`.
+    pub fn announcing_to(mut self, queue: crate::queue::Queue) -> Self {
+        self.announcer = Some(queue);
+        self
     }
 
     /// Items of an organization whose sort key starts with `prefix`, a page at a time.
@@ -91,6 +106,18 @@ impl Store {
             .map(record)
             .collect::<anyhow::Result<_>>()?;
         Ok((records, page_key(output.last_evaluated_key.as_ref())))
+    }
+
+    /// Puts a whole item, unconditionally.
+    pub(crate) async fn put(&self, item: Item) -> anyhow::Result<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(aws_sdk_dynamodb::Error::from)?;
+        Ok(())
     }
 
     /// One item by its keys; `consistent` when a write made a moment ago must be seen.

@@ -7,10 +7,12 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditi
 
 use super::batches::{Counts, counts_change};
 use super::change::{Change, n, s};
+use super::events::EventRecord;
 use super::invoices::invoice_of;
 use super::{Store, applied, key, keys, record};
 use crate::domain::credit::CorrectionConcept;
 use crate::invoices::{Invoice, Kind, ProviderMessage, Status};
+use crate::webhooks::EventType;
 
 /// What a claim found.
 #[derive(Debug)]
@@ -139,6 +141,50 @@ pub(crate) fn terminal_change(invoice: &Invoice, guard: Guard<'_>, terminal: &Te
             .value(":submitting", s(Status::Submitting.as_str()))
             .value(":now_ms", n(now_ms)),
     }
+}
+
+/// The webhook event that reports `terminal` of `invoice` (none for a failed credit note): the
+/// resource as its GET answers once the change is written.
+pub(crate) fn terminal_event(invoice: &Invoice, terminal: &Terminal, now: &str) -> Option<EventRecord> {
+    let event_type = match (invoice.kind(), terminal) {
+        (Kind::Invoice, Terminal::Accepted { .. }) => EventType::InvoiceAccepted,
+        (Kind::Invoice, Terminal::Rejected { .. }) => EventType::InvoiceRejected,
+        (Kind::Invoice, Terminal::Failed) => EventType::InvoiceFailed,
+        (Kind::CreditNote, Terminal::Accepted { .. }) => EventType::CreditNoteAccepted,
+        (Kind::CreditNote, Terminal::Rejected { .. }) => EventType::CreditNoteRejected,
+        (Kind::CreditNote, Terminal::Failed) => return None,
+    };
+    let mut after = invoice.clone();
+    let state = &mut after.state;
+    state.status = terminal.status();
+    state.updated_at = now.to_owned();
+    match terminal {
+        Terminal::Accepted {
+            number,
+            cufe,
+            qr_url,
+            public_url,
+            notices,
+        } => {
+            state.number = Some(number.clone());
+            state.cufe = Some(cufe.clone());
+            state.qr_url = Some(qr_url.clone());
+            state.public_url.clone_from(public_url);
+            state.provider_notices.clone_from(notices);
+            state.accepted_at = Some(now.to_owned());
+        }
+        Terminal::Rejected { errors, cleared } => {
+            state.provider_errors.clone_from(errors);
+            state.provider_cleared = *cleared;
+        }
+        Terminal::Failed => {}
+    }
+    let data = match after.kind() {
+        Kind::Invoice => after.view(),
+        Kind::CreditNote => after.credit_note_view(),
+    };
+    let at = crate::clock::parse_rfc3339(now).unwrap_or_else(crate::clock::now);
+    Some(EventRecord::new(&invoice.organization_id, event_type, &data, at))
 }
 
 /// For a credit note, the write that records its end on its invoice's entry (in the same
@@ -278,7 +324,7 @@ impl Store {
     /// Ends an invoice's (or a credit note's) submission; `false` when the guard no longer holds
     /// (another worker took over, or it ended already). An invoice of a batch moves the batch's
     /// counters with it, and may complete the batch; a credit note updates its entry on its
-    /// invoice with it.
+    /// invoice with it; its webhook event is written with it, and announced.
     pub async fn finish_invoice(
         &self,
         invoice: &Invoice,
@@ -296,12 +342,20 @@ impl Store {
             )),
             None => credit_entry_change(invoice, terminal, now),
         };
-        let Some(with) = with else {
+        let event = terminal_event(invoice, terminal, now);
+        if with.is_none() && event.is_none() {
             return self.apply(change).await;
-        };
-        let actions = vec![change.into_action(&self.table)?, with.into_action(&self.table)?];
+        }
+        let mut actions = vec![change.into_action(&self.table)?];
+        if let Some(with) = with {
+            actions.push(with.into_action(&self.table)?);
+        }
+        if let Some(event) = &event {
+            actions.push(self.event_action(event)?);
+        }
         match self.transact(actions).await {
             Ok(()) => {
+                self.announce(event.as_slice()).await;
                 if let Some(batch_id) = &invoice.batch_id {
                     self.complete_batch_if_done(&invoice.organization_id, batch_id, now)
                         .await?;

@@ -6,6 +6,7 @@ pub mod batches;
 pub mod events;
 pub mod invoices;
 pub mod organizations;
+pub mod receiver;
 pub mod runtime;
 pub mod sandbox;
 pub mod tokens;

@@ -1,0 +1,154 @@
+//! Webhook deliveries in the table: one per (endpoint, event), under the organization
+//! (`DELIVERY#<webhook>#<event>`, so an endpoint's list is newest first), kept 30 days (TTL).
+//! Written by the fan-out (created `pending`, once however often it runs), by each attempt, and
+//! by a redelivery.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::{PageKey, Store, applied, keys, record};
+use crate::webhooks::EventType;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "pending" => Some(Self::Pending),
+            "delivered" => Some(Self::Delivered),
+            "failed" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// One event's delivery to one endpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub organization_id: String,
+    pub webhook_id: String,
+    /// Also the delivery's id: one delivery per event and endpoint.
+    pub event_id: String,
+    pub event_type: EventType,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    pub last_status_code: Option<u16>,
+    pub last_error: Option<String>,
+    /// When the next attempt is due (epoch ms), while pending.
+    pub next_attempt_at_ms: Option<i64>,
+    /// When its attempts began (epoch ms): retries stop 24 hours later.
+    pub started_at_ms: i64,
+    pub created_at: String,
+    pub updated_at: String,
+    pub delivered_at: Option<String>,
+    pub expires_at: i64,
+}
+
+impl Delivery {
+    /// A new delivery of `event` to the endpoint `webhook_id`, due now.
+    pub fn new(event: &super::EventRecord, webhook_id: &str, now: time::OffsetDateTime) -> Self {
+        let now_ms = crate::clock::epoch_ms(now);
+        Self {
+            organization_id: event.organization_id.clone(),
+            webhook_id: webhook_id.to_owned(),
+            event_id: event.id.clone(),
+            event_type: event.event_type,
+            status: DeliveryStatus::Pending,
+            attempts: 0,
+            last_status_code: None,
+            last_error: None,
+            next_attempt_at_ms: Some(now_ms),
+            started_at_ms: now_ms,
+            created_at: crate::clock::rfc3339(now),
+            updated_at: crate::clock::rfc3339(now),
+            delivered_at: None,
+            expires_at: now.unix_timestamp() + super::EVENT_RETENTION_SECONDS,
+        }
+    }
+
+    /// The delivery as the API shows it.
+    pub fn view(&self) -> Value {
+        json!({
+            "id": self.event_id,
+            "event_id": self.event_id,
+            "event_type": self.event_type,
+            "status": self.status,
+            "attempts": self.attempts,
+            "last_status_code": self.last_status_code,
+            "last_error": self.last_error,
+            "next_attempt_at": self.next_attempt_at_ms.map(crate::clock::rfc3339_of_ms),
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "delivered_at": self.delivered_at,
+        })
+    }
+}
+
+fn delivery_key(webhook_id: &str, event_id: &str) -> String {
+    format!("DELIVERY#{webhook_id}#{event_id}")
+}
+
+impl Store {
+    /// Stores a new delivery; `false` when it exists already (the fan-out ran before).
+    pub async fn create_delivery(&self, delivery: &Delivery) -> anyhow::Result<bool> {
+        let item = super::item(
+            delivery,
+            keys::org(&delivery.organization_id),
+            delivery_key(&delivery.webhook_id, &delivery.event_id),
+        )?;
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)");
+        applied(put.send().await)
+    }
+
+    /// Replaces a delivery with its new state.
+    pub async fn put_delivery(&self, delivery: &Delivery) -> anyhow::Result<()> {
+        let item = super::item(
+            delivery,
+            keys::org(&delivery.organization_id),
+            delivery_key(&delivery.webhook_id, &delivery.event_id),
+        )?;
+        self.put(item).await
+    }
+
+    pub async fn get_delivery(
+        &self,
+        org_id: &str,
+        webhook_id: &str,
+        event_id: &str,
+    ) -> anyhow::Result<Option<Delivery>> {
+        self.get(keys::org(org_id), delivery_key(webhook_id, event_id), true)
+            .await?
+            .map(record)
+            .transpose()
+    }
+
+    /// A page of an endpoint's deliveries, newest first, of `status` if given (a filtered page
+    /// may come back short, with a cursor).
+    pub async fn list_deliveries(
+        &self,
+        org_id: &str,
+        webhook_id: &str,
+        status: Option<DeliveryStatus>,
+        limit: u32,
+        after: Option<&PageKey>,
+    ) -> anyhow::Result<(Vec<Delivery>, Option<PageKey>)> {
+        let prefix = format!("DELIVERY#{webhook_id}#");
+        let (mut deliveries, next): (Vec<Delivery>, _) =
+            self.query_prefix(org_id, &prefix, false, limit, after).await?;
+        if let Some(status) = status {
+            deliveries.retain(|delivery| delivery.status == status);
+        }
+        Ok((deliveries, next))
+    }
+}
