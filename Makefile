@@ -98,18 +98,19 @@ dev: tools bins
 stack-bins:
 	$(CARGO) build --locked --package local-stack --package provider-sandbox
 
-# The functions run as release binaries (the no-LTO `release-test` profile: optimised like the
-# deployed ones, minutes faster to build); the stack's own tools and the tests are debug builds.
+# Everything is a debug build, as `make dev` runs it: the tests need the debug build of every
+# dependency anyway, so the functions cost only their own crates (a release build of them would
+# compile the AWS SDK a third time, a quarter of an hour on two cores). The optimised binaries are
+# `make bench`'s and `make fuzz`'s; the deployed ones, `make test-arm64`'s.
 # Each phase's time goes to $(TIMES), which `make bench` reports.
 TIMES := target/make-test-times.txt
 timed = echo '$(2)'; start=$$(date +%s); $(2); echo "$(1) $$(( $$(date +%s) - start ))" >> $(TIMES)
 test:
 	@mkdir -p target; : > $(TIMES)
 	@$(call timed,tools and lint (rustfmt; clippy builds the workspace),$(MAKE) --no-print-directory lint)
-	@$(call timed,debug build of the stack and the sandbox,$(MAKE) --no-print-directory stack-bins)
-	@$(call timed,release build of the functions,$(CARGO) build --locked --profile release-test $(PACKAGES))
+	@$(call timed,debug build of every binary of the workspace,$(MAKE) --no-print-directory bins)
 	@$(call timed,debug build of the tests,$(CARGO) test --locked --workspace --all-targets --no-run)
-	@$(call timed,the suites against a fresh stack (Rust tests; schemathesis),$(STACK) --name test --port 0 --bin-dir target/release-test $(STACK_ARGS) -- $(MAKE) --no-print-directory suites)
+	@$(call timed,the suites against a fresh stack (Rust tests; schemathesis),$(STACK) --name test --port 0 $(STACK_ARGS) -- $(MAKE) --no-print-directory suites)
 
 # What `make test` runs against its stack: the Rust suites, then the contract.
 suites:

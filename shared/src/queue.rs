@@ -135,6 +135,11 @@ pub struct DeliveryMessage {
     pub org_id: String,
     pub webhook_id: String,
     pub event_id: String,
+    /// The version of the delivery the message was sent for: a message of an older version is
+    /// stale (the delivery was attempted or redelivered since) and dropped. `None` (the
+    /// reconciler's, for a delivery whose message was lost) takes the delivery as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
 }
 
 #[derive(Clone, Debug)]

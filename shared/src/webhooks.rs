@@ -157,11 +157,14 @@ fn forbidden(ip: IpAddr) -> Option<&'static str> {
                 return forbidden_v4(v4);
             }
             let segments = v6.segments();
-            // 64:ff9b::/96 translates to the IPv4 address in its last 32 bits.
+            let embedded = |high: u16, low: u16| Ipv4Addr::from((u32::from(high) << 16) | u32::from(low));
+            // 64:ff9b::/96 (NAT64) carries an IPv4 address in its last 32 bits; 2002::/16
+            // (6to4) in the 32 bits after its prefix.
             if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-                let [.., high, low] = segments;
-                let v4 = Ipv4Addr::from((u32::from(high) << 16) | u32::from(low));
-                return forbidden_v4(v4);
+                return forbidden_v4(embedded(segments[6], segments[7]));
+            }
+            if segments[0] == 0x2002 {
+                return forbidden_v4(embedded(segments[1], segments[2]));
             }
             forbidden_v6(v6)
         }
@@ -204,8 +207,13 @@ fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
         Some("a link-local address")
     } else if ip.is_multicast() {
         Some("a multicast address")
+    } else if first & 0xe000 != 0x2000 {
+        // Only 2000::/3 is global unicast: the rest (::a.b.c.d, 64:ff9b:1::/48...) is not.
+        Some("not a global unicast address")
     } else if first == 0x2001 && ip.segments()[1] == 0x0db8 {
         Some("a documentation address")
+    } else if first == 0x2001 && ip.segments()[1] < 0x0200 {
+        Some("an IETF protocol address (Teredo, benchmarking and others)")
     } else {
         None
     }
@@ -244,6 +252,11 @@ mod tests {
     #[test]
     fn only_public_https_urls_are_endpoints_in_aws() {
         assert!(AWS.url("https://hooks.example.co/invoicer?x=1").is_ok());
+        assert!(AWS.url("https://[2a05:d018::1]/hook").is_ok());
+        assert!(
+            AWS.url("https://[2002:5db8:d822::1]/hook").is_ok(),
+            "6to4 of a public address"
+        );
         for bad in [
             "http://hooks.example.co/",
             "ftp://hooks.example.co/",
@@ -261,6 +274,11 @@ mod tests {
             "https://[fe80::1]/",
             "https://[::ffff:10.0.0.1]/",
             "https://[64:ff9b::a9fe:a9fe]/",
+            "https://[64:ff9b:1::a00:1]/",
+            "https://[::10.0.0.1]/",
+            "https://[2002:a00:1::1]/",
+            "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
+            "https://[2001:db8::1]/",
             "not a url",
         ] {
             assert!(AWS.url(bad).is_err(), "{bad}");

@@ -3,8 +3,10 @@
 //! address; at most ten an organization, even registered at once; owners' and admins' only, and
 //! another organization's invisible. Deliveries to receivers on loopback: each state change of
 //! a batch arrives signed, once by id, with the resource as its GET answers; a receiver failing
-//! half the time still gets every event, and a slow one delays no other; a test event, a
-//! redelivery, both secrets signing while one rotates, and a 410 disabling the endpoint.
+//! half the time still gets every event, and a slow one delays no other; a fan-out run twice and
+//! a late message make no second delivery; a delivery whose message was lost is made by the
+//! reconciler; a test event, a redelivery, both secrets signing while one rotates, and a 410
+//! disabling the endpoint.
 
 use std::time::Duration;
 
@@ -13,9 +15,13 @@ use serde_json::{Value, json};
 
 use crate::support::accounts::{Account, member, signup};
 use crate::support::batches;
-use crate::support::invoices::get;
+use crate::support::invoices::{self, get};
 use crate::support::receiver::{self, Behaviour, Received};
-use crate::support::{api, http, local_only, unique};
+use crate::support::{api, emulator_sdk, function_config, http, local_only, unique};
+use shared::bootstrap::State;
+use shared::queue::{DeliveryMessage, EventMessage, WebhookMessage};
+use shared::services::Services;
+use shared::store::Delivery;
 
 /// `method path` as `account`, with `body`.
 async fn send(account: &Account, method: reqwest::Method, path: &str, body: Option<&Value>) -> Response {
@@ -363,6 +369,119 @@ async fn a_receiver_failing_half_the_time_still_gets_every_event_and_a_dead_one_
     );
 }
 
+/// The services of the delivery function, as it builds them: the table and the webhooks queue.
+async fn deliverer() -> Services {
+    Services::build(&emulator_sdk().await, &function_config("webhook-delivery")).unwrap()
+}
+
+#[tokio::test]
+async fn a_fan_out_run_twice_and_a_late_message_make_no_second_delivery() {
+    let Some(_) = local_only("a receiver on loopback") else {
+        return;
+    };
+    let receiver = receiver::start(Behaviour::FailsHalf).await;
+    let owner = signup().await;
+    let (webhook_id, _) = subscribe_all(&owner, &receiver.url).await;
+    invoices::create(&owner).await;
+    // The first attempt is refused and its retry queued: the event is announced again (as the
+    // reconciler does when the fan-out seems lost) and the delivery queued again (as for a
+    // message that seems lost), while it is pending.
+    let refused = wait_until(|| async { receiver.received().into_iter().next() }).await;
+    let queue = deliverer().await.webhooks_queue().unwrap();
+    let again = [
+        WebhookMessage::Event(EventMessage {
+            org_id: owner.org_id.clone(),
+            event_id: refused.event_id.clone(),
+        }),
+        WebhookMessage::Delivery(DeliveryMessage {
+            org_id: owner.org_id.clone(),
+            webhook_id: webhook_id.clone(),
+            event_id: refused.event_id.clone(),
+            version: None,
+        }),
+    ];
+    assert!(queue.send_all(&again).await.unwrap().is_empty());
+    receiver.wait_for_accepted(1).await;
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let received = receiver.received();
+    assert_eq!(
+        received.iter().map(|r| r.answered < 300).collect::<Vec<_>>(),
+        vec![false, true],
+        "one refusal, one retry, then nothing: {received:?}"
+    );
+    let (_, page) = get(&owner, &format!("/v1/webhooks/{webhook_id}/deliveries")).await;
+    assert_eq!(page["data"][0]["status"], "delivered", "{page}");
+    assert_eq!(page["data"][0]["attempts"], 2, "{page}");
+}
+
+#[tokio::test]
+async fn an_event_larger_than_an_item_holds_arrives_whole() {
+    let Some(_) = local_only("a receiver on loopback") else {
+        return;
+    };
+    let receiver = receiver::start(Behaviour::Healthy).await;
+    let owner = signup().await;
+    subscribe_all(&owner, &receiver.url).await;
+    // 500 items of two taxes and two withholdings each: an invoice within what may be stored,
+    // whose view (with its lines' amounts) is larger than one event item holds.
+    let mut body = invoices::example();
+    let item = json!({"code_reference": "SKU-00001", "name": "Widget of steel 0001", "quantity": "2",
+        "price": "10000.00", "discount_rate": "10.5", "unit_measure": "94", "is_excluded": false,
+        "taxes": [{"code": "01", "rate": "19"}, {"code": "04", "rate": "8"}],
+        "withholding_taxes": [{"code": "06", "rate": "2.5"}, {"code": "05", "rate": "15"}]});
+    body["items"] = Value::Array(vec![item; 500]);
+    let response = invoices::post(&owner, &body, None).await;
+    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
+    let id = response.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let received = receiver.wait_for_accepted(1).await;
+    let event: Value = serde_json::from_str(&received[0].body).unwrap();
+    assert!(
+        received[0].body.len() > 300_000,
+        "{} bytes",
+        received[0].body.len()
+    );
+    let (_, invoice) = get(&owner, &format!("/v1/invoices/{id}")).await;
+    assert_eq!(invoice["status"], "accepted");
+    assert!(
+        event["data"] == invoice,
+        "the event's data is the invoice as its GET answers"
+    );
+}
+
+#[tokio::test]
+async fn a_delivery_whose_message_was_lost_is_made_by_the_reconciler() {
+    let Some(_) = local_only("a receiver on loopback") else {
+        return;
+    };
+    let first = receiver::start(Behaviour::Healthy).await;
+    let owner = signup().await;
+    let (first_id, _) = subscribe_all(&owner, &first.url).await;
+    let test = post_empty(&owner, &format!("/v1/webhooks/{first_id}/test")).await;
+    let event_id = test.json::<Value>().await.unwrap()["event_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A second endpoint's delivery of that event, written as the fan-out writes it, its message
+    // lost (a send that failed, a message in the dead-letter queue).
+    let second = receiver::start(Behaviour::Healthy).await;
+    let (second_id, secret) = subscribe_all(&owner, &second.url).await;
+    let store = deliverer().await.store;
+    let event = store.get_event(&owner.org_id, &event_id).await.unwrap().unwrap();
+    let delivery = Delivery::new(&event, &second_id, shared::clock::now());
+    assert!(store.create_delivery(&delivery).await.unwrap());
+    let received = second.wait_for_accepted(1).await;
+    assert_eq!(received[0].event_id, event_id);
+    assert!(verifies(&received[0], &secret));
+    assert_eq!(
+        first.accepted().len(),
+        1,
+        "the first endpoint's delivery was made once"
+    );
+}
+
 #[tokio::test]
 async fn a_test_event_rotation_a_redelivery_and_a_410() {
     let Some(_) = local_only("a receiver on loopback") else {
@@ -393,9 +512,25 @@ async fn a_test_event_rotation_a_redelivery_and_a_410() {
         "/v1/webhooks/{id}/deliveries/{}/redeliver",
         delivery["id"].as_str().unwrap()
     );
-    assert_eq!(post_empty(&owner, &path).await.status(), 202);
+    let redelivered: Value = post_empty(&owner, &path).await.json().await.unwrap();
+    assert_eq!(
+        (
+            &redelivered["status"],
+            &redelivered["attempts"],
+            &redelivered["delivered_at"]
+        ),
+        (&json!("pending"), &json!(0), &Value::Null),
+        "{redelivered}"
+    );
     let again = receiver.wait_for_accepted(2).await;
     assert_eq!(again[1].event_id, again[0].event_id, "the same event again");
+    // Its attempts are counted from the redelivery.
+    wait_until(|| async {
+        let (_, page) = get(&owner, &format!("/v1/webhooks/{id}/deliveries")).await;
+        let delivery = &page["data"][0];
+        (delivery["status"] == "delivered" && delivery["attempts"] == 1).then_some(())
+    })
+    .await;
 
     let gone = receiver::start(Behaviour::Gone).await;
     let change = json!({"url": gone.url});

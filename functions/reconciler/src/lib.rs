@@ -8,7 +8,9 @@
 //!   completed when nothing is pending ([`batches`]);
 //! - a connected organization whose numbering ranges are due to be checked (once an hour) has
 //!   the check queued for the worker, which reads them on the account's pace and makes the next
-//!   one due; should the check not happen, it is queued again like a lost invoice.
+//!   one due; should the check not happen, it is queued again like a lost invoice;
+//! - a webhook event not fanned out is announced again, and a pending delivery a minute past
+//!   its next attempt is queued again (its message was lost; a duplicate loses its claim).
 
 mod batches;
 
@@ -16,7 +18,7 @@ use lambda_runtime::{Error, LambdaEvent};
 use serde_json::{Value, json};
 use shared::clock;
 use shared::invoices::Kind;
-use shared::queue::{EventMessage, RangesCheckMessage, SubmissionMessage, WebhookMessage};
+use shared::queue::{DeliveryMessage, EventMessage, RangesCheckMessage, SubmissionMessage, WebhookMessage};
 use shared::services::Services;
 use shared::store::keys::RECOVERY_SHARDS;
 use shared::store::{Recovering, RecoveryEntry};
@@ -46,10 +48,10 @@ pub async fn handle(services: &Services, event: LambdaEvent<Value>) -> Result<Va
             .into_iter()
             .partition(|entry| entry.kind == Recovering::Batch);
         due_batches.extend(batches);
-        let (events, invoices): (Vec<_>, Vec<_>) = invoices
+        let (webhooks, invoices): (Vec<_>, Vec<_>) = invoices
             .into_iter()
-            .partition(|entry| entry.kind == Recovering::Event);
-        requeued += announce_again(services, &events, next_due_ms).await?;
+            .partition(|entry| matches!(entry.kind, Recovering::Event | Recovering::Delivery));
+        requeued += webhooks_again(services, &webhooks, next_due_ms).await?;
         if invoices.is_empty() {
             continue;
         }
@@ -92,34 +94,44 @@ pub async fn handle(services: &Services, event: LambdaEvent<Value>) -> Result<Va
 }
 
 /// Announces again the events whose fan-out did not happen (their announcement was lost, or the
-/// fan-out failed); answers how many.
-async fn announce_again(
+/// fan-out failed) and queues again the deliveries whose message is late; answers how many.
+async fn webhooks_again(
     services: &Services,
-    events: &[RecoveryEntry],
+    entries: &[RecoveryEntry],
     next_due_ms: i64,
 ) -> anyhow::Result<usize> {
-    if events.is_empty() {
+    if entries.is_empty() {
         return Ok(0);
     }
     let queue = services.webhooks_queue()?;
-    let messages: Vec<WebhookMessage> = events
-        .iter()
-        .map(|entry| {
-            WebhookMessage::Event(EventMessage {
-                org_id: entry.org_id.clone(),
-                event_id: entry.id.clone(),
-            })
-        })
-        .collect();
+    let messages: Vec<WebhookMessage> = entries.iter().map(webhook_message_of).collect();
     let unsent = queue.send_all(&messages).await?;
     let mut announced = 0;
-    for (entry, message) in events.iter().zip(&messages) {
+    for (entry, message) in entries.iter().zip(&messages) {
         if !unsent.contains(message) {
             services.store.postpone_recovery(entry, next_due_ms).await?;
             announced += 1;
         }
     }
     Ok(announced)
+}
+
+/// The message of a webhook entry: an event's announcement, or a delivery's (taken as it is).
+fn webhook_message_of(entry: &RecoveryEntry) -> WebhookMessage {
+    match entry.id.split_once('#') {
+        Some((webhook_id, event_id)) if entry.kind == Recovering::Delivery => {
+            WebhookMessage::Delivery(DeliveryMessage {
+                org_id: entry.org_id.clone(),
+                webhook_id: webhook_id.to_owned(),
+                event_id: event_id.to_owned(),
+                version: None,
+            })
+        }
+        _ => WebhookMessage::Event(EventMessage {
+            org_id: entry.org_id.clone(),
+            event_id: entry.id.clone(),
+        }),
+    }
 }
 
 /// The message that does what an entry (not a batch's) waits for.
@@ -129,7 +141,7 @@ fn message_of(entry: &RecoveryEntry) -> SubmissionMessage {
             numbering_ranges_of: entry.org_id.clone(),
         }),
         Recovering::CreditNote => SubmissionMessage::single(Kind::CreditNote, &entry.org_id, &entry.id),
-        Recovering::Invoice | Recovering::Batch | Recovering::Event => {
+        Recovering::Invoice | Recovering::Batch | Recovering::Event | Recovering::Delivery => {
             SubmissionMessage::single(Kind::Invoice, &entry.org_id, &entry.id)
         }
     }

@@ -5,10 +5,10 @@
 //! connection pinned to the checked addresses, no redirects, 10 seconds at most). A 2xx delivers
 //! it; a 410 disables the endpoint; anything else is tried again after an exponential backoff
 //! with jitter (the message sent again with that delay, chained past SQS's 15 minutes), until a
-//! day after the first attempt, when it is `failed`. Every delivery is its own message and its
-//! own bounded attempt, so a slow or dead endpoint delays no other. Messages are acknowledged
-//! once their outcome is stored; only a failure of our own (the table, the queue) leaves one for
-//! SQS to deliver again.
+//! day after its creation (one last attempt at the day's end), when it is `failed`. Every
+//! delivery is its own message and its own bounded attempt, so a slow or dead endpoint delays
+//! no other. Messages are acknowledged once their outcome is stored; only a failure of our own
+//! (the table, the queue) leaves one for SQS to deliver again.
 
 use std::time::{Duration, Instant};
 
@@ -26,8 +26,13 @@ use shared::webhooks::{Targets, signature};
 
 /// How long an endpoint has to answer.
 const ENDPOINT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a delivery is retried.
+/// How long a delivery is retried, from its creation (or redelivery).
 const GIVE_UP_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
+/// How long an attempt holds its delivery: the endpoint's 10 seconds and the writes around
+/// them, with room to spare. Should the attempt die, the reconciler queues the delivery again.
+const CLAIM_MS: i64 = 60_000;
+/// Why an endpoint was disabled.
+const GONE: &str = "the endpoint answered 410 Gone";
 /// Messages worked at once.
 const CONCURRENCY: usize = 10;
 /// SQS's longest delay.
@@ -94,7 +99,9 @@ pub async fn handle(state: &Deliverer, event: LambdaEvent<SqsEvent>) -> Result<S
     Ok(response)
 }
 
-/// One pending delivery per enabled endpoint that subscribes to the event, each sent on.
+/// One pending delivery per enabled endpoint that subscribes to the event, each sent on. A
+/// fan-out that runs again sends the same messages: those of deliveries attempted since are
+/// stale, and dropped.
 async fn fan_out(state: &Deliverer, message: &EventMessage) -> anyhow::Result<Metrics> {
     let store = &state.services.store;
     let Some(event) = store.get_event(&message.org_id, &message.event_id).await? else {
@@ -108,11 +115,7 @@ async fn fan_out(state: &Deliverer, message: &EventMessage) -> anyhow::Result<Me
         }
         let delivery = Delivery::new(&event, &endpoint.id, now);
         store.create_delivery(&delivery).await?;
-        deliveries.push(WebhookMessage::Delivery(DeliveryMessage {
-            org_id: event.organization_id.clone(),
-            webhook_id: endpoint.id.clone(),
-            event_id: event.id.clone(),
-        }));
+        deliveries.push(WebhookMessage::Delivery(delivery.message()));
     }
     let unsent = state.queue.send_all(&deliveries).await?;
     anyhow::ensure!(
@@ -130,6 +133,10 @@ struct Answer {
     error: Option<String>,
 }
 
+/// One attempt of a delivery, if it is due and the message is its current one. The attempt
+/// claims the delivery first (a write conditional on the version read), so that of two messages
+/// of one delivery (a fan-out run twice, a redelivery, the reconciler's) only one posts; its
+/// outcome is written conditional on the claim, so that a redelivery made meanwhile wins.
 async fn deliver(state: &Deliverer, message: &DeliveryMessage) -> anyhow::Result<Metrics> {
     let store = &state.services.store;
     let mut metrics = Metrics::default();
@@ -139,80 +146,89 @@ async fn deliver(state: &Deliverer, message: &DeliveryMessage) -> anyhow::Result
     else {
         return Ok(metrics);
     };
-    if delivery.status != DeliveryStatus::Pending {
+    let current = message.version.is_none_or(|version| version == delivery.version);
+    if delivery.status != DeliveryStatus::Pending || !current {
         return Ok(metrics);
     }
-    let now = clock::now();
-    let now_ms = clock::epoch_ms(now);
+    let now_ms = clock::epoch_ms(clock::now());
     if let Some(due) = delivery.next_attempt_at_ms
         && due > now_ms + 1_000
     {
-        // Its backoff is longer than SQS's longest delay: wait on.
+        // Its backoff is longer than SQS's longest delay, or it is being attempted: wait on.
         let seconds = u64::try_from((due - now_ms) / 1_000).unwrap_or(0);
-        send_later(state, message, seconds).await?;
+        send_later(state, &delivery, seconds).await?;
         return Ok(metrics);
     }
     let endpoint = store.get_webhook(&message.org_id, &message.webhook_id).await?;
     let event = store.get_event(&message.org_id, &message.event_id).await?;
     let (endpoint, event) = match (endpoint, event) {
         (Some(endpoint), Some(event)) if endpoint.enabled => (endpoint, event),
-        (endpoint, event) => {
-            let why = match (endpoint, event) {
-                (None, _) => "the endpoint was deleted",
-                (Some(_), None) => "the event expired",
-                (Some(_), Some(_)) => "the endpoint is disabled",
-            };
+        (endpoint, _) => {
+            // What the organization did, not a failure to alarm on.
             delivery.status = DeliveryStatus::Failed;
-            delivery.last_error = Some(why.to_owned());
+            delivery.last_error = Some(
+                match endpoint {
+                    None => "the endpoint was deleted",
+                    Some(endpoint) if !endpoint.enabled => "the endpoint is disabled",
+                    Some(_) => "the event expired",
+                }
+                .to_owned(),
+            );
             delivery.next_attempt_at_ms = None;
-            delivery.updated_at = clock::rfc3339(now);
-            store.put_delivery(&delivery).await?;
-            metrics.count("WebhookDeliveriesFailed", 1);
+            delivery.updated_at = clock::rfc3339(clock::now());
+            store.replace_delivery(&mut delivery).await?;
             return Ok(metrics);
         }
     };
+    delivery.next_attempt_at_ms = Some(now_ms + CLAIM_MS);
+    if !store.replace_delivery(&mut delivery).await? {
+        return Ok(metrics);
+    }
     let started = Instant::now();
     let answer = post(state.targets, &endpoint, &event, now_ms).await;
     metrics.duration(
         "WebhookLatency",
         u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     );
+    let attempted = clock::now();
+    let attempted_ms = clock::epoch_ms(attempted);
     delivery.attempts += 1;
     delivery.last_status_code = answer.status;
     delivery.last_error = answer.error;
-    delivery.updated_at = clock::rfc3339(clock::now());
-    let mut retry_in = None;
+    delivery.updated_at = clock::rfc3339(attempted);
+    delivery.next_attempt_at_ms = None;
     match answer.status {
         Some(200..=299) => {
             delivery.status = DeliveryStatus::Delivered;
             delivery.delivered_at = Some(delivery.updated_at.clone());
-            delivery.next_attempt_at_ms = None;
             metrics.count("WebhookDeliveriesDelivered", 1);
         }
         Some(410) => {
             delivery.status = DeliveryStatus::Failed;
-            delivery.next_attempt_at_ms = None;
-            disable(state, endpoint).await?;
-            metrics.count("WebhookDeliveriesFailed", 1);
+            store
+                .disable_webhook(&endpoint.organization_id, &endpoint.id, GONE)
+                .await?;
+            tracing::warn!(webhook_id = %endpoint.id, "an endpoint answered 410 Gone: it is disabled");
         }
         _ => {
-            let wait = backoff(state, delivery.attempts);
-            let next_ms = now_ms + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
-            let give_up_ms =
-                delivery.started_at_ms + i64::try_from(GIVE_UP_AFTER.as_millis()).unwrap_or(i64::MAX / 2);
-            if next_ms > give_up_ms {
+            let give_up_ms = delivery.started_at_ms + millis(GIVE_UP_AFTER);
+            if attempted_ms >= give_up_ms {
                 delivery.status = DeliveryStatus::Failed;
-                delivery.next_attempt_at_ms = None;
                 metrics.count("WebhookDeliveriesFailed", 1);
             } else {
+                // The last attempt is at the day's end, however long the backoff has grown.
+                let next_ms = (attempted_ms + millis(backoff(state, delivery.attempts))).min(give_up_ms);
                 delivery.next_attempt_at_ms = Some(next_ms);
-                retry_in = Some(wait);
             }
         }
     }
-    store.put_delivery(&delivery).await?;
-    if let Some(wait) = retry_in {
-        send_later(state, message, wait.as_secs().max(1)).await?;
+    if !store.replace_delivery(&mut delivery).await? {
+        // Redelivered while it was attempted: the redelivery's message has it now.
+        return Ok(metrics);
+    }
+    if let Some(next_ms) = delivery.next_attempt_at_ms {
+        let seconds = u64::try_from((next_ms - attempted_ms) / 1_000).unwrap_or(0);
+        send_later(state, &delivery, seconds.max(1)).await?;
     }
     tracing::info!(
         webhook_id = %delivery.webhook_id,
@@ -223,6 +239,10 @@ async fn deliver(state: &Deliverer, message: &DeliveryMessage) -> anyhow::Result
         "a webhook delivery was attempted"
     );
     Ok(metrics)
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX / 2)
 }
 
 /// The wait after `attempts` failed attempts: the base doubled each time, capped, with up to
@@ -238,11 +258,12 @@ fn backoff(state: &Deliverer, attempts: u32) -> Duration {
     Duration::from_millis(millis.saturating_sub(spread) + fastrand::u64(0..=spread.saturating_mul(2)))
 }
 
-async fn send_later(state: &Deliverer, message: &DeliveryMessage, seconds: u64) -> anyhow::Result<()> {
+/// Sends the delivery's message, `seconds` later (SQS's longest delay at most).
+async fn send_later(state: &Deliverer, delivery: &Delivery, seconds: u64) -> anyhow::Result<()> {
     let delay = i32::try_from(seconds.min(LONGEST_DELAY_SECONDS)).unwrap_or(900);
     state
         .queue
-        .send(&WebhookMessage::Delivery(message.clone()), delay)
+        .send(&WebhookMessage::Delivery(delivery.message()), delay)
         .await
 }
 
@@ -264,6 +285,7 @@ async fn post(targets: Targets, endpoint: &WebhookEndpoint, event: &EventRecord,
     let client = reqwest::Client::builder()
         .timeout(ENDPOINT_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
         .resolve_to_addrs(&host, &addresses)
         .build();
     let client = match client {
@@ -304,16 +326,4 @@ fn without_url(error: &reqwest::Error) -> String {
         text = text.replace(url.as_str(), "the endpoint");
     }
     text
-}
-
-/// Disables an endpoint that answered 410 Gone.
-async fn disable(state: &Deliverer, mut endpoint: WebhookEndpoint) -> anyhow::Result<()> {
-    endpoint.enabled = false;
-    endpoint.disabled_reason = Some("the endpoint answered 410 Gone".to_owned());
-    endpoint.updated_at = clock::rfc3339(clock::now());
-    endpoint.version += 1;
-    match state.services.store.replace_webhook(&endpoint).await {
-        Ok(()) | Err(shared::store::WebhookWriteError::Changed) => Ok(()),
-        Err(error) => Err(error.into()),
-    }
 }

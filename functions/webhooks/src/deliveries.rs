@@ -1,6 +1,6 @@
 //! An endpoint's deliveries: `GET /v1/webhooks/{id}/deliveries?status=&limit=&cursor=` (newest
-//! first), `POST /v1/webhooks/{id}/deliveries/{delivery_id}/redeliver` (the delivery is pending
-//! again, retried for another day), and `POST /v1/webhooks/{id}/test`, a `webhook.test` event
+//! first), `POST /v1/webhooks/{id}/deliveries/{delivery_id}/redeliver` (the delivery starts
+//! again: pending, its attempts at zero, due now and retried for another day), and `POST /v1/webhooks/{id}/test`, a `webhook.test` event
 //! delivered to this endpoint only, whatever it subscribes to.
 
 use lambda_http::http::StatusCode;
@@ -9,7 +9,7 @@ use shared::auth::Caller;
 use shared::clock;
 use shared::http::{ApiError, HandlerResult, Query, Request, path_param};
 use shared::pagination::{self, Page, Scope};
-use shared::queue::{DeliveryMessage, WebhookMessage};
+use shared::queue::WebhookMessage;
 use shared::store::{Delivery, DeliveryStatus, EventRecord};
 use shared::validation::FieldError;
 use shared::webhooks::EventType;
@@ -63,10 +63,19 @@ pub async fn redeliver(state: &Webhooks, caller: &Caller, request: &Request) -> 
         .ok_or(ApiError::NotFound)?;
     let now = clock::now();
     delivery.status = DeliveryStatus::Pending;
+    delivery.attempts = 0;
+    delivery.last_status_code = None;
+    delivery.last_error = None;
+    delivery.delivered_at = None;
     delivery.next_attempt_at_ms = Some(clock::epoch_ms(now));
     delivery.started_at_ms = clock::epoch_ms(now);
     delivery.updated_at = clock::rfc3339(now);
-    state.services.store.put_delivery(&delivery).await?;
+    // Whatever message of it is still queued is stale from here on.
+    if !state.services.store.replace_delivery(&mut delivery).await? {
+        return Err(ApiError::InvalidState(
+            "the delivery is being attempted; try again in a moment".to_owned(),
+        ));
+    }
     send(state, &delivery).await?;
     Ok(shared::http::json(StatusCode::ACCEPTED, &delivery.view()))
 }
@@ -85,10 +94,6 @@ pub async fn test(state: &Webhooks, caller: &Caller, request: &Request) -> Handl
 }
 
 async fn send(state: &Webhooks, delivery: &Delivery) -> anyhow::Result<()> {
-    let message = WebhookMessage::Delivery(DeliveryMessage {
-        org_id: delivery.organization_id.clone(),
-        webhook_id: delivery.webhook_id.clone(),
-        event_id: delivery.event_id.clone(),
-    });
+    let message = WebhookMessage::Delivery(delivery.message());
     state.services.webhooks_queue()?.send(&message, 0).await
 }

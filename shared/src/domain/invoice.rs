@@ -20,6 +20,11 @@ use crate::validation::Problems;
 
 const MAX_REFERENCE: usize = 64;
 const MAX_NAME: usize = 200;
+/// The most an invoice's document may take as stored: its item stays within DynamoDB's 400 KB
+/// with room for its state and its credit notes' entries.
+const MAX_STORED_BYTES: usize = 300_000;
+/// Invoices of more items than this are measured against [`MAX_STORED_BYTES`].
+const MEASURED_FROM_ITEMS: usize = 100;
 const MAX_CODE: usize = 50;
 const MAX_OBSERVATION: usize = 250;
 const MAX_ADDRESS: usize = 200;
@@ -223,14 +228,15 @@ impl InvoiceInput {
         let customer = root
             .required("customer", problems)
             .and_then(|value| customer::parse_customer(value, &root.path_of("customer"), problems));
+        let items_path = root.path_of("items");
         let items = root
             .required("items", problems)
-            .and_then(|value| item::parse_items(value, &root.path_of("items"), problems));
+            .and_then(|value| item::parse_items(value, &items_path, problems));
         root.finish(problems);
         if problems.len() > before {
             return None;
         }
-        Some(Self {
+        let input = Self {
             reference_code: reference_code?,
             payment_form: payment_form?,
             payment_due_date,
@@ -241,7 +247,32 @@ impl InvoiceInput {
             send_email: send_email?,
             customer: customer?,
             items: items?,
-        })
+        };
+        let stored = input.stored_bytes();
+        if stored > MAX_STORED_BYTES {
+            problems.add(
+                &items_path,
+                format!(
+                    "make an invoice of {} KB as stored, more than the {} KB an invoice may take: send fewer items, or shorter names and codes",
+                    stored.div_ceil(1_000),
+                    MAX_STORED_BYTES / 1_000
+                ),
+            );
+            return None;
+        }
+        Some(input)
+    }
+
+    /// The bytes the invoice's document takes as stored (the input, its totals and its lines,
+    /// as JSON). Invoices of up to [`MEASURED_FROM_ITEMS`] items are far below
+    /// [`MAX_STORED_BYTES`] (2 KB an item at most): they are not measured.
+    fn stored_bytes(&self) -> usize {
+        if self.items.len() <= MEASURED_FROM_ITEMS {
+            return 0;
+        }
+        let (totals, lines) = super::totals::compute(&self.items);
+        let json = |bytes: serde_json::Result<Vec<u8>>| bytes.map_or(0, |bytes| bytes.len());
+        json(serde_json::to_vec(self)) + json(serde_json::to_vec(&totals)) + json(serde_json::to_vec(&lines))
     }
 }
 

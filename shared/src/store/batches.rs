@@ -82,9 +82,9 @@ impl StoredInvoice {
         }
     }
 }
-/// Terminal writes per counters transaction: each with its event, and the counters, in
-/// DynamoDB's 100 actions.
-const FINISH_GROUP: usize = 49;
+/// DynamoDB's most actions in a transaction: a group's terminal writes, their events' items,
+/// and the move of the counters (49 invoices with events of one item each).
+const TRANSACTION_ACTIONS: usize = 100;
 /// The events' bytes per transaction, well within DynamoDB's 4 MB a transaction.
 const FINISH_GROUP_EVENT_BYTES: usize = 2_000_000;
 const BATCH_WRITE_LIMIT: usize = 25;
@@ -171,22 +171,26 @@ impl BatchRecord {
     }
 }
 
-/// `members` of `decided` in groups of at most [`FINISH_GROUP`] whose events' data stay within
-/// [`FINISH_GROUP_EVENT_BYTES`] (a group holds one at least).
-fn groups(decided: &[Decided], members: &[usize]) -> Vec<Vec<usize>> {
+/// `members` in groups whose writes fit one transaction ([`TRANSACTION_ACTIONS`]) and whose
+/// events' data stay within [`FINISH_GROUP_EVENT_BYTES`] (a group holds one at least).
+fn groups(events: &[Option<EventRecord>], members: &[usize]) -> Vec<Vec<usize>> {
     let mut groups: Vec<Vec<usize>> = Vec::new();
-    let mut bytes = 0;
+    let (mut actions, mut bytes) = (0, 0);
     for &index in members {
-        // The invoice's document is the bulk of its event.
-        let size = serde_json::to_string(&decided[index].invoice.document).map_or(0, |text| text.len());
+        let event = events[index].as_ref();
+        let needs = 1 + event.map_or(0, EventRecord::items);
+        let size = event.map_or(0, |event| event.data.len());
         match groups.last_mut() {
-            Some(group) if group.len() < FINISH_GROUP && bytes + size <= FINISH_GROUP_EVENT_BYTES => {
+            Some(group)
+                if actions + needs < TRANSACTION_ACTIONS && bytes + size <= FINISH_GROUP_EVENT_BYTES =>
+            {
                 group.push(index);
+                actions += needs;
                 bytes += size;
             }
             _ => {
                 groups.push(vec![index]);
-                bytes = size;
+                (actions, bytes) = (needs, size);
             }
         }
     }
@@ -469,11 +473,12 @@ impl Store {
             &completed.view(0),
             at,
         );
-        let actions = vec![change.into_action(&self.table)?, self.event_action(&event)?];
+        let mut actions = vec![change.into_action(&self.table)?];
+        actions.extend(self.event_actions(&event)?);
         match self.transact(actions).await {
             Ok(()) => {
                 tracing::info!(batch_id = %batch.id, status, "the batch completed");
-                self.announce(std::slice::from_ref(&event)).await;
+                self.announce([&event]).await;
             }
             Err(refusal) if refusal.at(0) => {}
             Err(refusal) => return Err(refusal.into_error("completing a batch")),
@@ -524,15 +529,21 @@ impl Store {
                 },
             }
         }
+        // Each event made once: its size groups the writes, its items are written.
+        let mut events: Vec<Option<EventRecord>> = vec![None; decided.len()];
+        for index in by_batch.iter().flat_map(|(_, members)| members) {
+            let decision = &decided[*index];
+            events[*index] = terminal_event(&decision.invoice, &decision.terminal, now);
+        }
         for (batch, members) in by_batch {
-            for group in groups(decided, &members) {
+            for group in groups(&events, &members) {
                 let group = group.as_slice();
-                let together = self.write_group(&batch, decided, group, now).await;
+                let together = self.write_group(&batch, decided, &events, group, now).await;
                 match together {
                     Ok(()) => group.iter().for_each(|index| written[*index] = Written::Yes),
                     Err(_) => {
                         for index in group {
-                            let alone = self.write_group(&batch, decided, &[*index], now).await;
+                            let alone = self.write_group(&batch, decided, &events, &[*index], now).await;
                             written[*index] = alone.map_or_else(|outcome| outcome, |()| Written::Yes);
                         }
                     }
@@ -556,12 +567,13 @@ impl Store {
         &self,
         batch: &str,
         decided: &[Decided],
+        events: &[Option<EventRecord>],
         group: &[usize],
         now: &str,
     ) -> Result<(), Written> {
         let mut counts = Counts::default();
         let mut actions = Vec::with_capacity(group.len() * 2 + 1);
-        let mut events = Vec::with_capacity(group.len());
+        let mut announced = Vec::with_capacity(group.len());
         let mut org = String::new();
         for index in group {
             let decision = &decided[*index];
@@ -574,9 +586,9 @@ impl Store {
                 now,
             );
             actions.push(change.into_action(&self.table).map_err(|_| Written::Failed)?);
-            if let Some(event) = terminal_event(&decision.invoice, &decision.terminal, now) {
-                actions.push(self.event_action(&event).map_err(|_| Written::Failed)?);
-                events.push(event);
+            if let Some(event) = &events[*index] {
+                actions.extend(self.event_actions(event).map_err(|_| Written::Failed)?);
+                announced.push(event);
             }
         }
         actions.push(
@@ -586,7 +598,7 @@ impl Store {
         );
         match self.transact(actions).await {
             Ok(()) => {
-                self.announce(&events).await;
+                self.announce(announced).await;
                 Ok(())
             }
             Err(Refusal::Conditions(_)) => Err(Written::LeaseLost),
@@ -731,10 +743,8 @@ impl Store {
     }
 
     pub async fn get_batch(&self, org_id: &str, batch_id: &str) -> anyhow::Result<Option<BatchRecord>> {
-        self.get(keys::org(org_id), keys::batch(batch_id), true)
-            .await?
-            .map(record)
-            .transpose()
+        self.get_record(keys::org(org_id), keys::batch(batch_id), true)
+            .await
     }
 
     /// A page of an organization's batches, newest first.

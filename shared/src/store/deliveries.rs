@@ -1,13 +1,23 @@
 //! Webhook deliveries in the table: one per (endpoint, event), under the organization
 //! (`DELIVERY#<webhook>#<event>`, so an endpoint's list is newest first), kept 30 days (TTL).
-//! Written by the fan-out (created `pending`, once however often it runs), by each attempt, and
-//! by a redelivery.
+//! Written by the fan-out (created `pending`, once however often it runs), then replaced whole,
+//! conditional on the version read, by each attempt's claim and outcome and by a redelivery: of
+//! two messages of one delivery, one wins and the other is dropped. While pending, a delivery
+//! sits in the recovery index a minute past its next attempt, so that one whose message was
+//! lost (its queue's dead-letter queue, a failed send) is queued again by the reconciler.
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{PageKey, Store, applied, keys, record};
+use super::change::n;
+use super::{Item, PageKey, Store, applied, keys};
+use crate::queue::DeliveryMessage;
 use crate::webhooks::EventType;
+
+/// How long past its next attempt a pending delivery waits for its message before the
+/// reconciler queues it again.
+const SWEEP_AFTER_MS: i64 = 60_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -48,6 +58,9 @@ pub struct Delivery {
     pub updated_at: String,
     pub delivered_at: Option<String>,
     pub expires_at: i64,
+    /// Moves with every write: what a write is conditional on, and what a message names.
+    #[serde(default)]
+    pub version: u64,
 }
 
 impl Delivery {
@@ -69,6 +82,17 @@ impl Delivery {
             updated_at: crate::clock::rfc3339(now),
             delivered_at: None,
             expires_at: now.unix_timestamp() + super::EVENT_RETENTION_SECONDS,
+            version: 0,
+        }
+    }
+
+    /// The message that has this delivery, as it is now, attempted.
+    pub fn message(&self) -> DeliveryMessage {
+        DeliveryMessage {
+            org_id: self.organization_id.clone(),
+            webhook_id: self.webhook_id.clone(),
+            event_id: self.event_id.clone(),
+            version: Some(self.version),
         }
     }
 
@@ -90,35 +114,61 @@ impl Delivery {
     }
 }
 
-fn delivery_key(webhook_id: &str, event_id: &str) -> String {
-    format!("DELIVERY#{webhook_id}#{event_id}")
+/// A delivery's id in the recovery index: `<webhook>#<event>`.
+pub fn recovery_id(webhook_id: &str, event_id: &str) -> String {
+    format!("{webhook_id}#{event_id}")
+}
+
+pub(crate) fn delivery_key(recovery_id: &str) -> String {
+    format!("{}{recovery_id}", keys::DELIVERY_PREFIX)
+}
+
+/// The item of a delivery; a pending one is in the recovery index.
+fn delivery_item(delivery: &Delivery) -> anyhow::Result<Item> {
+    let id = recovery_id(&delivery.webhook_id, &delivery.event_id);
+    let mut item: Item = super::item(delivery, keys::org(&delivery.organization_id), delivery_key(&id))?;
+    if let (DeliveryStatus::Pending, Some(next_ms)) = (delivery.status, delivery.next_attempt_at_ms) {
+        item.insert(
+            "GSI3PK".to_owned(),
+            AttributeValue::S(keys::recovery_shard(&delivery.event_id)),
+        );
+        item.insert(
+            "GSI3SK".to_owned(),
+            AttributeValue::S(keys::recovery_due(
+                next_ms + SWEEP_AFTER_MS,
+                &delivery.organization_id,
+                &id,
+            )),
+        );
+    }
+    Ok(item)
 }
 
 impl Store {
     /// Stores a new delivery; `false` when it exists already (the fan-out ran before).
     pub async fn create_delivery(&self, delivery: &Delivery) -> anyhow::Result<bool> {
-        let item = super::item(
-            delivery,
-            keys::org(&delivery.organization_id),
-            delivery_key(&delivery.webhook_id, &delivery.event_id),
-        )?;
         let put = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item))
+            .set_item(Some(delivery_item(delivery)?))
             .condition_expression("attribute_not_exists(PK)");
         applied(put.send().await)
     }
 
-    /// Replaces a delivery with its new state.
-    pub async fn put_delivery(&self, delivery: &Delivery) -> anyhow::Result<()> {
-        let item = super::item(
-            delivery,
-            keys::org(&delivery.organization_id),
-            delivery_key(&delivery.webhook_id, &delivery.event_id),
-        )?;
-        self.put(item).await
+    /// Replaces a delivery read at `delivery.version` with its new state, one version on;
+    /// `false` (and nothing written) when it changed since it was read.
+    pub async fn replace_delivery(&self, delivery: &mut Delivery) -> anyhow::Result<bool> {
+        let read = delivery.version;
+        delivery.version += 1;
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(delivery_item(delivery)?))
+            .condition_expression("version = :read")
+            .expression_attribute_values(":read", n(i64::try_from(read)?));
+        applied(put.send().await)
     }
 
     pub async fn get_delivery(
@@ -127,10 +177,12 @@ impl Store {
         webhook_id: &str,
         event_id: &str,
     ) -> anyhow::Result<Option<Delivery>> {
-        self.get(keys::org(org_id), delivery_key(webhook_id, event_id), true)
-            .await?
-            .map(record)
-            .transpose()
+        self.get_record(
+            keys::org(org_id),
+            delivery_key(&recovery_id(webhook_id, event_id)),
+            true,
+        )
+        .await
     }
 
     /// A page of an endpoint's deliveries, newest first, of `status` if given (a filtered page
@@ -143,7 +195,7 @@ impl Store {
         limit: u32,
         after: Option<&PageKey>,
     ) -> anyhow::Result<(Vec<Delivery>, Option<PageKey>)> {
-        let prefix = format!("DELIVERY#{webhook_id}#");
+        let prefix = delivery_key(&format!("{webhook_id}#"));
         let (mut deliveries, next): (Vec<Delivery>, _) =
             self.query_prefix(org_id, &prefix, false, limit, after).await?;
         if let Some(status) = status {

@@ -202,6 +202,9 @@ pub enum Recovering {
     CreditNote,
     /// A webhook event whose fan-out was not done: to be announced again.
     Event,
+    /// A pending webhook delivery whose message is late, maybe lost: to be queued again (its
+    /// id is `<webhook>#<event>`).
+    Delivery,
     /// A batch whose ingest or completion is due ([`Store::due_for_recovery`]).
     Batch,
     /// A connected organization whose numbering ranges are due to be checked.
@@ -529,6 +532,8 @@ impl Store {
                         Recovering::CreditNote
                     } else if sort_key.starts_with(keys::EVENT_PREFIX) {
                         Recovering::Event
+                    } else if sort_key.starts_with(keys::DELIVERY_PREFIX) {
+                        Recovering::Delivery
                     } else {
                         Recovering::Invoice
                     },
@@ -553,6 +558,10 @@ impl Store {
             Recovering::Event => key(
                 keys::event_partition(&entry.org_id, &entry.id),
                 keys::event(&entry.id),
+            ),
+            Recovering::Delivery => key(
+                keys::org(&entry.org_id),
+                super::deliveries::delivery_key(&entry.id),
             ),
             Recovering::Batch => key(keys::org(&entry.org_id), keys::batch(&entry.id)),
             Recovering::NumberingRanges => key(keys::org(&entry.org_id), keys::ORG_PROFILE.to_owned()),

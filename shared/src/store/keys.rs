@@ -89,6 +89,9 @@ pub const INVOICE_PREFIX: &str = "INV#";
 /// What a webhook event's sort key starts with.
 pub const EVENT_PREFIX: &str = "EVT#";
 
+/// A webhook delivery's sort key begins so (`store::deliveries`).
+pub const DELIVERY_PREFIX: &str = "DELIVERY#";
+
 /// The partition of a webhook event: its organization's events spread over [`SHARDS`], as
 /// invoices are (one per invoice ending).
 pub fn event_partition(org_id: &str, event_id: &str) -> String {

@@ -117,10 +117,8 @@ impl Store {
 
     /// The credentials of an email, if someone registered it.
     pub async fn credentials(&self, email: &str) -> anyhow::Result<Option<Credentials>> {
-        self.get(keys::email(email), keys::EMAIL.to_owned(), true)
-            .await?
-            .map(record)
-            .transpose()
+        self.get_record(keys::email(email), keys::EMAIL.to_owned(), true)
+            .await
     }
 
     pub(crate) fn delete_attempts(&self, email: &str) -> anyhow::Result<TransactWriteItem> {

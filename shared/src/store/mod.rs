@@ -133,6 +133,16 @@ impl Store {
             .map_err(aws_sdk_dynamodb::Error::from)?;
         Ok(output.item)
     }
+
+    /// The record of one item by its keys, if it is there.
+    pub(crate) async fn get_record<T: DeserializeOwned>(
+        &self,
+        pk: String,
+        sk: String,
+        consistent: bool,
+    ) -> anyhow::Result<Option<T>> {
+        self.get(pk, sk, consistent).await?.map(record).transpose()
+    }
 }
 
 /// `Ok(true)` when a conditional write was applied, `Ok(false)` when its condition did not hold.

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
-use super::{OrganizationRecord, Store, applied, key, keys, record};
+use super::{OrganizationRecord, Store, applied, key, keys};
 use crate::provider::credentials::Environment;
 use crate::provider::ranges::NumberingRange;
 
@@ -49,10 +49,8 @@ impl Store {
     }
 
     pub async fn get_organization(&self, org_id: &str) -> anyhow::Result<Option<OrganizationRecord>> {
-        self.get(keys::org(org_id), keys::ORG_PROFILE.to_owned(), true)
-            .await?
-            .map(record)
-            .transpose()
+        self.get_record(keys::org(org_id), keys::ORG_PROFILE.to_owned(), true)
+            .await
     }
 
     /// Sets (or, with `None`, removes) what is shown of the organization's Factus account, and
@@ -162,10 +160,8 @@ impl Store {
 
     /// The organization's account's numbering ranges as last read, if they were.
     pub async fn get_ranges(&self, org_id: &str) -> anyhow::Result<Option<ReadRanges>> {
-        self.get(keys::org(org_id), keys::NUMBERING_RANGES.to_owned(), false)
-            .await?
-            .map(record)
-            .transpose()
+        self.get_record(keys::org(org_id), keys::NUMBERING_RANGES.to_owned(), false)
+            .await
     }
 
     /// Keeps ranges read (an update, not a put: the worker, which checks them, writes no

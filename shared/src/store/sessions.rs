@@ -5,7 +5,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
-use super::{Store, applied, item, key, keys, record};
+use super::{Store, applied, item, key, keys};
 use crate::auth::Role;
 use crate::auth::tokens::{REFRESH_TTL_SECONDS, RefreshToken};
 
@@ -89,10 +89,8 @@ impl Store {
 
     /// A family, read consistently (a rotation a moment ago must be seen).
     pub async fn get_session(&self, org_id: &str, family: &str) -> anyhow::Result<Option<Session>> {
-        self.get(keys::org(org_id), keys::session(family), true)
-            .await?
-            .map(record)
-            .transpose()
+        self.get_record(keys::org(org_id), keys::session(family), true)
+            .await
     }
 
     /// Makes `next_jti` the family's current token if `presented_jti` still is; `false` when

@@ -351,11 +351,11 @@ impl Store {
             actions.push(with.into_action(&self.table)?);
         }
         if let Some(event) = &event {
-            actions.push(self.event_action(event)?);
+            actions.extend(self.event_actions(event)?);
         }
         match self.transact(actions).await {
             Ok(()) => {
-                self.announce(event.as_slice()).await;
+                self.announce(&event).await;
                 if let Some(batch_id) = &invoice.batch_id {
                     self.complete_batch_if_done(&invoice.organization_id, batch_id, now)
                         .await?;

@@ -5,7 +5,7 @@
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
-use super::{PageKey, Store, item, keys, record};
+use super::{PageKey, Store, item, keys};
 use crate::auth::Role;
 use crate::http::ApiError;
 
@@ -148,10 +148,8 @@ impl Store {
 
     /// One user of one organization.
     pub async fn get_user(&self, org_id: &str, user_id: &str) -> anyhow::Result<Option<UserRecord>> {
-        self.get(keys::org(org_id), keys::user(user_id), false)
-            .await?
-            .map(record)
-            .transpose()
+        self.get_record(keys::org(org_id), keys::user(user_id), false)
+            .await
     }
 
     /// A page of an organization's users, oldest first.

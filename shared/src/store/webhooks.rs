@@ -3,11 +3,11 @@
 //! transaction as each creation and deletion (so that two creations at once cannot make an
 //! eleventh); replaced whole by a change, conditional on the version read.
 
-use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
-use super::change::{Change, n};
-use super::{Store, applied, keys, record};
+use super::change::{Change, n, s};
+use super::{Store, applied, keys};
 use crate::webhooks::{EventType, MAX_ENDPOINTS};
 
 /// A secret that signs deliveries.
@@ -131,10 +131,7 @@ impl Store {
     }
 
     pub async fn get_webhook(&self, org_id: &str, id: &str) -> anyhow::Result<Option<WebhookEndpoint>> {
-        self.get(keys::org(org_id), endpoint_key(id), true)
-            .await?
-            .map(record)
-            .transpose()
+        self.get_record(keys::org(org_id), endpoint_key(id), true).await
     }
 
     /// Replaces an endpoint read at version `endpoint.version - 1`.
@@ -159,6 +156,22 @@ impl Store {
         } else {
             Err(WebhookWriteError::Changed)
         }
+    }
+
+    /// Disables an endpoint, whatever changed since it was read (an endpoint that answered 410
+    /// Gone is disabled even if its events were changed meanwhile); nothing if it was deleted.
+    pub async fn disable_webhook(&self, org_id: &str, id: &str, reason: &str) -> anyhow::Result<()> {
+        let change = Change::new(
+            keys::org(org_id),
+            endpoint_key(id),
+            "SET enabled = :false, disabled_reason = :reason, updated_at = :now ADD version :one",
+        )
+        .condition("attribute_exists(PK)")
+        .value(":false", AttributeValue::Bool(false))
+        .value(":reason", s(reason))
+        .value(":now", s(crate::clock::rfc3339(crate::clock::now())))
+        .value(":one", n(1));
+        self.apply(change).await.map(|_| ())
     }
 
     /// Deletes an endpoint, uncounted from its organization; `Changed` when it was not there.

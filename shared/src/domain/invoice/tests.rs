@@ -411,6 +411,27 @@ fn more_than_500_items_are_refused() {
 }
 
 #[test]
+fn an_invoice_too_large_to_store_is_refused_at_its_items() {
+    let item = |name: &str| {
+        let mut item = valid()["items"][0].clone();
+        item["name"] = json!(name);
+        item["code_reference"] = json!("C".repeat(50));
+        item["taxes"] = json!([{"code": "01", "rate": "19"}, {"code": "04", "rate": "8"}]);
+        item.as_object_mut().unwrap().remove("tax_rate");
+        item
+    };
+    let largest = with("/items", Some(Value::Array(vec![item(&"N".repeat(200)); 500])));
+    let (field, message) = parse_value(&largest).unwrap_err().remove(0);
+    assert_eq!(field, "items");
+    assert!(
+        message.contains("KB as stored, more than the 300 KB"),
+        "{message}"
+    );
+    let many = with("/items", Some(Value::Array(vec![item("Widget"); 500])));
+    assert!(parse_value(&many).is_ok(), "500 items of short names are stored");
+}
+
+#[test]
 fn numbers_are_exact_whatever_their_json_form() {
     let document = with("/items/0/price", Some(json!(0.1)));
     assert_eq!(
