@@ -508,6 +508,12 @@ async fn a_test_event_rotation_a_redelivery_and_a_410() {
     );
     assert!(verifies(&received[0], &old_secret) && verifies(&received[0], &new_secret));
 
+    // Once its attempt has ended (a redelivery waits for that: 409 until then), it goes again.
+    wait_until(|| async {
+        let (_, page) = get(&owner, &format!("/v1/webhooks/{id}/deliveries")).await;
+        (page["data"][0]["status"] == "delivered").then_some(())
+    })
+    .await;
     let path = format!(
         "/v1/webhooks/{id}/deliveries/{}/redeliver",
         delivery["id"].as_str().unwrap()

@@ -30,6 +30,8 @@ const ENDPOINT_TIMEOUT: Duration = Duration::from_secs(10);
 const GIVE_UP_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 /// How long an attempt holds its delivery: the endpoint's 10 seconds and the writes around
 /// them, with room to spare. Should the attempt die, the reconciler queues the delivery again.
+/// No attempt outlives its claim as long as the function's `Timeout` (template.yaml) is at
+/// most this: keep them so.
 const CLAIM_MS: i64 = 60_000;
 /// Why an endpoint was disabled.
 const GONE: &str = "the endpoint answered 410 Gone";
@@ -159,6 +161,14 @@ async fn deliver(state: &Deliverer, message: &DeliveryMessage) -> anyhow::Result
         send_later(state, &delivery, seconds).await?;
         return Ok(metrics);
     }
+    // Claimed: another message of it finds it due later, and drops or waits.
+    let due_ms = delivery.next_attempt_at_ms.unwrap_or(now_ms);
+    delivery.next_attempt_at_ms = Some(now_ms + CLAIM_MS);
+    delivery.claimed_until_ms = Some(now_ms + CLAIM_MS);
+    if !store.replace_delivery(&mut delivery).await? {
+        return Ok(metrics);
+    }
+    delivery.claimed_until_ms = None;
     let endpoint = store.get_webhook(&message.org_id, &message.webhook_id).await?;
     let event = store.get_event(&message.org_id, &message.event_id).await?;
     let (endpoint, event) = match (endpoint, event) {
@@ -180,10 +190,6 @@ async fn deliver(state: &Deliverer, message: &DeliveryMessage) -> anyhow::Result
             return Ok(metrics);
         }
     };
-    delivery.next_attempt_at_ms = Some(now_ms + CLAIM_MS);
-    if !store.replace_delivery(&mut delivery).await? {
-        return Ok(metrics);
-    }
     let started = Instant::now();
     let answer = post(state.targets, &endpoint, &event, now_ms).await;
     metrics.duration(
@@ -197,24 +203,24 @@ async fn deliver(state: &Deliverer, message: &DeliveryMessage) -> anyhow::Result
     delivery.last_error = answer.error;
     delivery.updated_at = clock::rfc3339(attempted);
     delivery.next_attempt_at_ms = None;
+    let mut gave_up = false;
     match answer.status {
         Some(200..=299) => {
             delivery.status = DeliveryStatus::Delivered;
             delivery.delivered_at = Some(delivery.updated_at.clone());
-            metrics.count("WebhookDeliveriesDelivered", 1);
         }
         Some(410) => {
             delivery.status = DeliveryStatus::Failed;
             store
-                .disable_webhook(&endpoint.organization_id, &endpoint.id, GONE)
+                .disable_webhook(&endpoint.organization_id, &endpoint.id, &endpoint.url, GONE)
                 .await?;
             tracing::warn!(webhook_id = %endpoint.id, "an endpoint answered 410 Gone: it is disabled");
         }
         _ => {
             let give_up_ms = delivery.started_at_ms + millis(GIVE_UP_AFTER);
-            if attempted_ms >= give_up_ms {
+            if due_ms >= give_up_ms || attempted_ms >= give_up_ms {
                 delivery.status = DeliveryStatus::Failed;
-                metrics.count("WebhookDeliveriesFailed", 1);
+                gave_up = true;
             } else {
                 // The last attempt is at the day's end, however long the backoff has grown.
                 let next_ms = (attempted_ms + millis(backoff(state, delivery.attempts))).min(give_up_ms);
@@ -223,8 +229,15 @@ async fn deliver(state: &Deliverer, message: &DeliveryMessage) -> anyhow::Result
         }
     }
     if !store.replace_delivery(&mut delivery).await? {
-        // Redelivered while it was attempted: the redelivery's message has it now.
+        // Cannot happen while the claim holds (a redelivery waits for it to end); should the
+        // claim have run out, whoever took the delivery since has it.
         return Ok(metrics);
+    }
+    if delivery.status == DeliveryStatus::Delivered {
+        metrics.count("WebhookDeliveriesDelivered", 1);
+    }
+    if gave_up {
+        metrics.count("WebhookDeliveriesFailed", 1);
     }
     if let Some(next_ms) = delivery.next_attempt_at_ms {
         let seconds = u64::try_from((next_ms - attempted_ms) / 1_000).unwrap_or(0);

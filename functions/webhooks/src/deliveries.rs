@@ -62,6 +62,15 @@ pub async fn redeliver(state: &Webhooks, caller: &Caller, request: &Request) -> 
         .await?
         .ok_or(ApiError::NotFound)?;
     let now = clock::now();
+    if delivery
+        .claimed_until_ms
+        .is_some_and(|until| until > clock::epoch_ms(now))
+    {
+        return Err(ApiError::InvalidState(
+            "an attempt of the delivery is under way: redeliver it once that ends (within a minute)"
+                .to_owned(),
+        ));
+    }
     delivery.status = DeliveryStatus::Pending;
     delivery.attempts = 0;
     delivery.last_status_code = None;
@@ -73,7 +82,8 @@ pub async fn redeliver(state: &Webhooks, caller: &Caller, request: &Request) -> 
     // Whatever message of it is still queued is stale from here on.
     if !state.services.store.replace_delivery(&mut delivery).await? {
         return Err(ApiError::InvalidState(
-            "the delivery is being attempted; try again in a moment".to_owned(),
+            "an attempt of the delivery began meanwhile: redeliver it once that ends (within a minute)"
+                .to_owned(),
         ));
     }
     send(state, &delivery).await?;

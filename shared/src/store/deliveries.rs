@@ -61,6 +61,9 @@ pub struct Delivery {
     /// Moves with every write: what a write is conditional on, and what a message names.
     #[serde(default)]
     pub version: u64,
+    /// Until when (epoch ms) an attempt holds it: a redelivery waits for the attempt's end.
+    #[serde(default)]
+    pub claimed_until_ms: Option<i64>,
 }
 
 impl Delivery {
@@ -83,6 +86,7 @@ impl Delivery {
             delivered_at: None,
             expires_at: now.unix_timestamp() + super::EVENT_RETENTION_SECONDS,
             version: 0,
+            claimed_until_ms: None,
         }
     }
 
@@ -161,28 +165,38 @@ impl Store {
     pub async fn replace_delivery(&self, delivery: &mut Delivery) -> anyhow::Result<bool> {
         let read = delivery.version;
         delivery.version += 1;
+        // A delivery stored before versions were counted has none: it reads as 0.
+        let condition = if read == 0 {
+            "attribute_not_exists(version) OR version = :read"
+        } else {
+            "version = :read"
+        };
         let put = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(delivery_item(delivery)?))
-            .condition_expression("version = :read")
+            .condition_expression(condition)
             .expression_attribute_values(":read", n(i64::try_from(read)?));
         applied(put.send().await)
     }
 
+    /// A delivery; `None` once it expired (TTL deletes it within days).
     pub async fn get_delivery(
         &self,
         org_id: &str,
         webhook_id: &str,
         event_id: &str,
     ) -> anyhow::Result<Option<Delivery>> {
-        self.get_record(
-            keys::org(org_id),
-            delivery_key(&recovery_id(webhook_id, event_id)),
-            true,
-        )
-        .await
+        let delivery: Option<Delivery> = self
+            .get_record(
+                keys::org(org_id),
+                delivery_key(&recovery_id(webhook_id, event_id)),
+                true,
+            )
+            .await?;
+        let now = crate::clock::now().unix_timestamp();
+        Ok(delivery.filter(|delivery| delivery.expires_at > now))
     }
 
     /// A page of an endpoint's deliveries, newest first, of `status` if given (a filtered page

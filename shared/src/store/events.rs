@@ -148,7 +148,8 @@ impl Store {
         Ok(())
     }
 
-    /// An event, its data whole.
+    /// An event, its data whole; `None` once it expired (TTL deletes its items within days,
+    /// not all at once: a part gone is the event gone).
     pub async fn get_event(&self, org_id: &str, event_id: &str) -> anyhow::Result<Option<EventRecord>> {
         let partition = keys::event_partition(org_id, event_id);
         let Some(item) = self.get(partition.clone(), keys::event(event_id), true).await? else {
@@ -160,14 +161,16 @@ impl Store {
             .and_then(|count| count.parse::<usize>().ok())
             .unwrap_or(0);
         let mut event: EventRecord = record(item)?;
+        if event.expires_at <= crate::clock::now().unix_timestamp() {
+            return Ok(None);
+        }
         for part in 1..=parts {
             let piece = self
                 .get(partition.clone(), part_key(event_id, part), true)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("part {part} of the event {event_id} is missing"))?;
-            match piece.get("data") {
+                .await?;
+            match piece.as_ref().and_then(|piece| piece.get("data")) {
                 Some(AttributeValue::S(text)) => event.data.push_str(text),
-                _ => anyhow::bail!("part {part} of the event {event_id} has no data"),
+                _ => return Ok(None),
             }
         }
         Ok(Some(event))

@@ -158,15 +158,23 @@ impl Store {
         }
     }
 
-    /// Disables an endpoint, whatever changed since it was read (an endpoint that answered 410
-    /// Gone is disabled even if its events were changed meanwhile); nothing if it was deleted.
-    pub async fn disable_webhook(&self, org_id: &str, id: &str, reason: &str) -> anyhow::Result<()> {
+    /// Disables an endpoint whose `url` answered 410 Gone, whatever else changed since it was
+    /// read (its events, its secret); nothing if it was deleted or now points elsewhere.
+    pub async fn disable_webhook(
+        &self,
+        org_id: &str,
+        id: &str,
+        url: &str,
+        reason: &str,
+    ) -> anyhow::Result<()> {
         let change = Change::new(
             keys::org(org_id),
             endpoint_key(id),
             "SET enabled = :false, disabled_reason = :reason, updated_at = :now ADD version :one",
         )
-        .condition("attribute_exists(PK)")
+        .condition("#url = :url")
+        .name("#url", "url")
+        .value(":url", s(url))
         .value(":false", AttributeValue::Bool(false))
         .value(":reason", s(reason))
         .value(":now", s(crate::clock::rfc3339(crate::clock::now())))
