@@ -50,7 +50,7 @@ STACK_ARGS := --emulator $(EMU_VENV)/bin/ministack --cargo-lambda $(TOOLS_VENV)/
 	--sandbox-credentials ProviderCredentials --sandbox-rate-limit-parameter ProviderRateLimitPerMinute \
 	$(LOCAL_PARAMS)
 
-.PHONY: help dev test suites contract fuzz bench lint tools bins stack-bins build test-arm64 test-remote deploy
+.PHONY: help dev test suites contract fuzz bench lint tools bins stack-bins cli build test-arm64 test-remote deploy
 
 help:
 	@echo "make dev          the whole stack on http://127.0.0.1:3000, on a local AWS emulator (Ctrl-C stops it)"
@@ -63,6 +63,7 @@ help:
 	@echo "make test-arm64   the integration suite against the arm64 binaries of make build, under qemu"
 	@echo "make test-remote  the integration suite against a deployed stage: API_URL=https://... make test-remote"
 	@echo "make deploy       check AWS credentials, then sam build and sam deploy (STAGE=staging|prod, default dev)"
+	@echo "make cli          install the invoicer command line into ~/.cargo/bin (cargo install --path cli)"
 
 # ---------------------------------------------------------------- tools (pinned, in virtualenvs)
 
@@ -93,6 +94,10 @@ bins:
 
 dev: tools bins
 	$(STACK) --name dev --port 3000 $(STACK_ARGS)
+
+# The command line, a client of the API (README, "The command line").
+cli:
+	$(CARGO) install --locked --path cli
 
 # The local stack's own programs (debug builds), for stacks of release binaries.
 stack-bins:
@@ -218,6 +223,7 @@ build-%Function: build
 # The arm64 binaries of `make build` under qemu, on the Runtime API emulator: the whole
 # integration suite, their events included.
 test-arm64: tools build stack-bins $(QEMU_DIR)/.installed
+	$(CARGO) build --locked --package invoicer-cli
 	$(CARGO) test --locked --package integration-tests --no-run
 	$(STACK) --name arm64 --port 0 --bin-dir $(LAMBDA_DIR) --runner "$(QEMU)" $(STACK_ARGS) -- \
 		$(CARGO) test --locked --package integration-tests
@@ -225,6 +231,7 @@ test-arm64: tools build stack-bins $(QEMU_DIR)/.installed
 # The integration suite against a deployed stage; tests that need the local stack say they skip.
 test-remote:
 	@[ -n "$(API_URL)" ] || { echo "usage: API_URL=https://<api-id>.execute-api.<region>.amazonaws.com make test-remote"; exit 2; }
+	$(CARGO) build --locked --package invoicer-cli
 	INVOICER_API_URL="$(API_URL)" $(CARGO) test --locked --package integration-tests -- --nocapture
 
 deploy: $(TOOLS_VENV)/.installed

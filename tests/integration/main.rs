@@ -13,6 +13,7 @@
 mod auth;
 mod batches;
 mod chaos;
+mod cli;
 mod credit_notes;
 mod documents;
 mod emulator;
