@@ -18,9 +18,12 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 /// The longest `retry-after` waited; a longer one ends the retries.
 const LONGEST_WAIT: Duration = Duration::from_secs(30);
 const TIMEOUT: Duration = Duration::from_secs(60);
-/// A refresh's timeout: a rotated token must be saved well within the API's grace for a
-/// refresh token presented twice (10 s), or the session is revoked.
-const REFRESH_TIMEOUT: Duration = Duration::from_secs(5);
+/// A refresh's timeout, and how often it is sent: the API answers a refresh token presented
+/// again within 10 s with its successor, and takes one presented later for a stolen one (the
+/// session revoked). So a refresh whose answer was lost is sent again at once, within those
+/// 10 s, and never later.
+const REFRESH_TIMEOUT: Duration = Duration::from_millis(2_500);
+const REFRESH_ATTEMPTS: u32 = 3;
 
 /// Why a command did not succeed, and its exit code.
 #[derive(Debug)]
@@ -31,8 +34,10 @@ pub enum Failure {
     Failed(String),
     /// Not a valid use of the command (an argument, a file, not logged in): exit 2.
     Usage(String),
-    /// The API could not be reached, or answered 5xx or 429, after the retries: exit 3.
+    /// The API could not be reached, after the retries: exit 3.
     Unreachable(String),
+    /// The API answered 5xx, after the retries: exit 3.
+    Unavailable(Refusal),
     /// Ctrl-C: exit 130.
     Interrupted,
 }
@@ -42,7 +47,7 @@ impl Failure {
         match self {
             Self::Refused(_) | Self::Failed(_) => 1,
             Self::Usage(_) => 2,
-            Self::Unreachable(_) => 3,
+            Self::Unreachable(_) | Self::Unavailable(_) => 3,
             Self::Interrupted => 130,
         }
     }
@@ -57,9 +62,19 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    fn of(status: StatusCode, bytes: &[u8]) -> Self {
-        let body = serde_json::from_slice(bytes)
-            .unwrap_or_else(|_| json!({"error": {"code": "", "message": String::from_utf8_lossy(bytes)}}));
+    fn of(status: StatusCode, headers: &HeaderMap, bytes: &[u8]) -> Self {
+        let mut body: Value = serde_json::from_slice(bytes)
+            .ok()
+            .filter(Value::is_object)
+            .unwrap_or_else(|| json!({"error": {"code": "", "message": String::from_utf8_lossy(bytes)}}));
+        // API Gateway's own answers carry their request id in a header only.
+        if body["request_id"].is_null()
+            && let Some(id) = ["x-request-id", "apigw-requestid"]
+                .iter()
+                .find_map(|name| headers.get(*name)?.to_str().ok())
+        {
+            body["request_id"] = json!(id);
+        }
         Self {
             status: status.as_u16(),
             body,
@@ -149,13 +164,20 @@ impl Api {
         &self.base
     }
 
-    /// Logs in: the tokens are kept in the profile.
+    /// Logs in: the tokens are kept in the profile, and the session it held before, if any,
+    /// is revoked (best effort).
     pub async fn login(&mut self, email: &str, password: &str) -> Result<(), Failure> {
         let body = Body::Json(json!({"email": email, "password": password}));
         let answer = self
             .call(Method::POST, "/v1/auth/login", &body, None, Retry::Never, false)
             .await?;
         let tokens = answer.json()?;
+        if let Some(old) = self.profile.take() {
+            let body = Body::Json(json!({"refresh_token": old.refresh_token}));
+            let _ = self
+                .call(Method::POST, "/v1/auth/logout", &body, None, Retry::Never, false)
+                .await;
+        }
         let profile = Profile {
             api_url: self.base.clone(),
             email: email.to_owned(),
@@ -220,12 +242,6 @@ impl Api {
         self.send(Method::GET, path, &Body::None, None, Retry::Safe)
             .await?
             .json()
-    }
-
-    /// Makes sure the access token is good for another minute (refreshing it now, so that a
-    /// refresh is never cut short by what follows).
-    pub async fn authorize(&mut self) -> Result<(), Failure> {
-        self.access_token().await.map(|_| ())
     }
 
     /// Fetches a presigned link (no token: it is a credential of its own, never printed).
@@ -313,8 +329,8 @@ impl Api {
                 }
                 Err(error) => return Err(Failure::Unreachable(error)),
             };
-            let refusal =
-                (status.is_client_error() || status.is_server_error()).then(|| Refusal::of(status, &bytes));
+            let refusal = (status.is_client_error() || status.is_server_error())
+                .then(|| Refusal::of(status, &headers, &bytes));
             // A key's first request may still be running (API Gateway gave up on it first).
             let in_progress = refusal
                 .as_ref()
@@ -336,9 +352,7 @@ impl Api {
                     headers,
                     bytes,
                 }),
-                Some(refusal) if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS => {
-                    Err(Failure::Unreachable(crate::output::refusal_text(&refusal)))
-                }
+                Some(refusal) if status.is_server_error() => Err(Failure::Unavailable(refusal)),
                 Some(refusal) => Err(Failure::Refused(refusal)),
             };
         }
@@ -369,15 +383,21 @@ impl Api {
             return Ok(token.clone());
         }
         let body = Body::Json(json!({"refresh_token": profile.refresh_token}));
-        let refreshed =
-            Box::pin(self.call(Method::POST, "/v1/auth/refresh", &body, None, Retry::Never, false));
-        let answer = match refreshed.await {
-            Err(Failure::Refused(refusal)) if refusal.status == 401 => {
-                return Err(Failure::Usage(
-                    "the session has ended (logged out, or unused too long): invoicer login".to_owned(),
-                ));
+        let mut attempt = 0;
+        let answer = loop {
+            attempt += 1;
+            let refreshed =
+                Box::pin(self.call(Method::POST, "/v1/auth/refresh", &body, None, Retry::Never, false));
+            match refreshed.await {
+                Err(Failure::Refused(refusal)) if refusal.status == 401 => {
+                    return Err(Failure::Usage(
+                        "the session has ended (logged out, or unused too long): invoicer login".to_owned(),
+                    ));
+                }
+                // Its answer lost: the same token again, within the API's grace.
+                Err(Failure::Unreachable(_) | Failure::Unavailable(_)) if attempt < REFRESH_ATTEMPTS => {}
+                outcome => break outcome?,
             }
-            outcome => outcome?,
         };
         let tokens = answer.json()?;
         self.keep(profile, &tokens)?;

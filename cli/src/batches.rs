@@ -15,6 +15,10 @@ use crate::profile;
 
 /// How often a watched batch is read.
 const POLL: Duration = Duration::from_secs(2);
+/// How long a watch reads on through an outage (the API unreachable, or answering 5xx), and
+/// how far apart its reads are then, at most.
+const OUTAGE: Duration = Duration::from_secs(600);
+const LONGEST_POLL: Duration = Duration::from_secs(30);
 
 /// How a batch's CSV is encoded.
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -144,15 +148,45 @@ pub async fn watch(api: &mut Api, id: &str, json: bool) -> Result<(), Failure> {
     let mut first_done = None;
     let mut last = Value::Null;
     let path = format!("/v1/batches/{}", encoded(id));
-    let interrupted = tokio::signal::ctrl_c();
-    tokio::pin!(interrupted);
-    loop {
-        // A refresh is made before the read, never cut short by a Ctrl-C (its rotated token
-        // must be saved).
-        api.authorize().await?;
-        let batch = tokio::select! {
-            read = api.get(&path) => read?,
-            _ = &mut interrupted => return stopped(&bar, id),
+    // Ctrl-C is listened for from the start, by a task of its own, and heeded between reads: a
+    // read (and the refresh it may make, whose rotated token must be saved) is never cut short.
+    let (stop, mut stopping) = tokio::sync::oneshot::channel::<()>();
+    let listener = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = stop.send(());
+        }
+    });
+    tokio::task::yield_now().await;
+    let mut outage: Option<Instant> = None;
+    let outcome = loop {
+        let read = api.get(&path).await;
+        if stopping.try_recv().is_ok() {
+            break stopped(&bar, id);
+        }
+        let mut wait = POLL;
+        let batch = match read {
+            Ok(batch) => {
+                if outage.take().is_some() {
+                    // Drawn again, whether it moved or not.
+                    last = Value::Null;
+                }
+                batch
+            }
+            // A lot takes hours: a network that drops for a while does not end the watching.
+            Err(failure @ (Failure::Unreachable(_) | Failure::Unavailable(_))) => {
+                let since = *outage.get_or_insert_with(Instant::now);
+                if since.elapsed() >= OUTAGE {
+                    break Err(failure);
+                }
+                let message = "the API does not answer: reading again…".to_owned();
+                if bar.is_hidden() && !json {
+                    output::note(&message);
+                }
+                bar.set_message(message);
+                wait = since.elapsed().clamp(POLL, LONGEST_POLL);
+                last.clone()
+            }
+            Err(failure) => break Err(failure),
         };
         let counts = |batch: &Value| {
             json!([
@@ -189,13 +223,15 @@ pub async fn watch(api: &mut Api, id: &str, json: bool) -> Result<(), Failure> {
         }
         if let Some(outcome) = ended(&last) {
             bar.finish();
-            return outcome.map(|summary| output::note(&summary));
+            break outcome.map(|summary| output::note(&summary));
         }
         tokio::select! {
-            () = tokio::time::sleep(POLL) => {}
-            _ = &mut interrupted => return stopped(&bar, id),
+            () = tokio::time::sleep(wait) => {}
+            _ = &mut stopping => break stopped(&bar, id),
         }
-    }
+    };
+    listener.abort();
+    outcome
 }
 
 fn progress(batch: &Value, rate: &str) -> String {

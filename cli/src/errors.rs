@@ -59,7 +59,10 @@ pub async fn errors(
             );
             return Ok(());
         }
-        ErrorsFormat::Csv => match input.or_else(|| profile::source_of(id)) {
+        ErrorsFormat::Csv => match input
+            .map_or_else(|| profile::source_of(id).transpose(), |input| Ok(Some(input)))
+            .map_err(Failure::Usage)?
+        {
             Some(input) => {
                 let bytes = read(&input)?;
                 if input

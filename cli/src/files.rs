@@ -14,7 +14,7 @@ pub fn write_out(out: Option<&Path>, bytes: &[u8]) -> Result<(), Failure> {
     use std::io::Write as _;
     match out {
         Some(path) => std::fs::write(path, bytes)
-            .map_err(|error| Failure::Failed(format!("writing {}: {error}", path.display()))),
+            .map_err(|error| Failure::Usage(format!("writing {}: {error}", path.display()))),
         None => std::io::stdout()
             .lock()
             .write_all(bytes)

@@ -70,16 +70,28 @@ pub async fn get(api: &mut Api, id: &str, json: bool) -> Result<(), Failure> {
     Ok(())
 }
 
+/// An invoice's status, as `list` filters on it.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Status {
+    Queued,
+    Submitting,
+    Accepted,
+    Rejected,
+    Failed,
+    Annulled,
+}
+
 /// Every invoice (of a status, of a batch), newest first, every page followed.
 pub async fn list(
     api: &mut Api,
-    status: Option<&str>,
+    status: Option<Status>,
     batch: Option<&str>,
     json: bool,
 ) -> Result<(), Failure> {
     let mut path = "/v1/invoices?limit=100".to_owned();
     if let Some(status) = status {
-        path.push_str(&format!("&status={}", encoded(status)));
+        let name = format!("{status:?}").to_ascii_lowercase();
+        path.push_str(&format!("&status={name}"));
     }
     if let Some(batch) = batch {
         path.push_str(&format!("&batch_id={}", encoded(batch)));

@@ -21,6 +21,17 @@ use crate::api::{Api, Failure};
 const EXIT_CODES: &str = "Exit codes: 0 success; 1 the API refused (a 4xx), or a watched batch ended with \
 invoices rejected or failed; 2 not a valid use (or not logged in); 3 the API could not be reached, or answered \
 5xx, after retries; 130 Ctrl-C. Reads and idempotent writes are retried with backoff on 429 and 5xx.";
+/// The exit codes of a command that reads or writes one thing.
+const CALL_EXIT_CODES: &str = "Exit codes: 0 done; 1 the API refused (a 4xx: its code, message, details and \
+request id are printed); 2 not a valid use, a file that cannot be read or written, or not logged in; 3 the API \
+could not be reached, or answered 5xx, after retries.";
+const SUBMIT_EXIT_CODES: &str = "Exit codes: 0 the lot was taken (even with invalid inputs); with --watch, and \
+every invoice of it was accepted; 1 the API refused it (422: nothing valid, or --all-or-nothing and something \
+invalid), or, with --watch, it ended with invoices rejected or failed; 2 not a valid use, or not logged in; 3 the \
+API could not be reached, or answered 5xx, after retries (watching: for ten minutes); 130 Ctrl-C while watching.";
+const WATCH_EXIT_CODES: &str = "Exit codes: 0 every invoice of the lot was accepted; 1 it ended with invoices \
+rejected or failed (or it failed), or the API refused; 2 not a valid use, or not logged in; 3 the API could not \
+be reached, or answered 5xx, for ten minutes; 130 Ctrl-C (the lot goes on).";
 
 #[derive(Parser)]
 #[command(
@@ -44,6 +55,7 @@ struct Cli {
 enum Command {
     /// Log in; the session is kept in a profile only you can read (invoicer/profile.json in
     /// the configuration directory), and refreshed as needed.
+    #[command(after_help = CALL_EXIT_CODES)]
     Login {
         #[arg(long)]
         email: String,
@@ -52,6 +64,7 @@ enum Command {
         password_stdin: bool,
     },
     /// Log out: the session is revoked and the profile forgotten.
+    #[command(after_help = CALL_EXIT_CODES)]
     Logout,
     /// Lots of invoices in one upload.
     #[command(subcommand)]
@@ -66,6 +79,7 @@ enum BatchCommand {
     /// Upload a lot (.csv, one row per item, or .json `{"invoices":[...]}`); prints what was
     /// stored and every problem of the invalid inputs (line, column, message). Exit 0 when the
     /// API took the lot (even with invalid lines), 1 when it refused it.
+    #[command(after_help = SUBMIT_EXIT_CODES)]
     Submit {
         file: PathBuf,
         /// Store nothing unless every invoice is valid.
@@ -85,9 +99,11 @@ enum BatchCommand {
     /// Watch a lot until it ends: a progress bar of accepted, rejected, failed and pending, the
     /// rate and the expected end (with --json, one line each time it moves). Ctrl-C stops the
     /// watching, never the lot. Exit 0 when every invoice was accepted, 1 otherwise.
+    #[command(after_help = WATCH_EXIT_CODES)]
     Watch { id: String },
     /// A lot's invalid inputs. `--format csv` writes the invalid invoices' own rows of the
     /// lot's file (or entries of a .json lot), to fix and submit again.
+    #[command(after_help = CALL_EXIT_CODES)]
     Errors {
         id: String,
         #[arg(long, value_enum, default_value = "table")]
@@ -104,35 +120,40 @@ enum BatchCommand {
 #[derive(Subcommand)]
 enum InvoiceCommand {
     /// Send one invoice (a JSON InvoiceInput), under an idempotency key.
+    #[command(after_help = CALL_EXIT_CODES)]
     Create {
         file: PathBuf,
         #[arg(long)]
         idempotency_key: Option<String>,
     },
     /// One invoice, with the provider's errors if it was rejected.
+    #[command(after_help = CALL_EXIT_CODES)]
     Get { id: String },
     /// Every invoice, newest first (all pages).
+    #[command(after_help = CALL_EXIT_CODES)]
     List {
-        /// queued, submitting, accepted, rejected, failed or annulled.
-        #[arg(long)]
-        status: Option<String>,
+        #[arg(long, value_enum)]
+        status: Option<invoices::Status>,
         /// Only this lot's.
         #[arg(long)]
         batch: Option<String>,
     },
     /// Send a failed invoice again, or a rejected one corrected (--file).
+    #[command(after_help = CALL_EXIT_CODES)]
     Retry {
         id: String,
         #[arg(long)]
         file: Option<PathBuf>,
     },
     /// Download an accepted invoice's PDF.
+    #[command(after_help = CALL_EXIT_CODES)]
     Pdf {
         id: String,
         #[arg(short, long)]
         output: PathBuf,
     },
     /// Download an accepted invoice's XML (the invoice in law).
+    #[command(after_help = CALL_EXIT_CODES)]
     Xml {
         id: String,
         #[arg(short, long)]
@@ -214,7 +235,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             } => invoices::create(&mut api, &file, idempotency_key, json).await,
             InvoiceCommand::Get { id } => invoices::get(&mut api, &id, json).await,
             InvoiceCommand::List { status, batch } => {
-                invoices::list(&mut api, status.as_deref(), batch.as_deref(), json).await
+                invoices::list(&mut api, status, batch.as_deref(), json).await
             }
             InvoiceCommand::Retry { id, file } => invoices::retry(&mut api, &id, file.as_deref(), json).await,
             InvoiceCommand::Pdf { id, output } => invoices::document(&mut api, &id, "pdf", &output).await,
@@ -250,7 +271,7 @@ fn password(from_stdin: bool) -> Result<String, Failure> {
         std::io::stdin()
             .lock()
             .read_line(&mut line)
-            .map_err(|error| Failure::Failed(format!("reading the password: {error}")))?;
+            .map_err(|error| Failure::Usage(format!("reading the password: {error}")))?;
         line.trim_end_matches(['\r', '\n']).to_owned()
     } else {
         rpassword::prompt_password("password: ").map_err(|error| {

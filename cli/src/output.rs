@@ -84,11 +84,13 @@ pub fn refusal_text(refusal: &Refusal) -> String {
 /// Prints why a command failed, on stderr (as JSON with `--json`).
 pub fn failure(failure: &Failure, json: bool) {
     match failure {
-        Failure::Refused(refusal) if json => {
+        Failure::Refused(refusal) | Failure::Unavailable(refusal) if json => {
             let mut err = std::io::stderr().lock();
             let _ = writeln!(err, "{}", refusal.body);
         }
-        Failure::Refused(refusal) => note(&format!("error: {}", refusal_text(refusal))),
+        Failure::Refused(refusal) | Failure::Unavailable(refusal) => {
+            note(&format!("error: {}", refusal_text(refusal)));
+        }
         Failure::Failed(text) | Failure::Usage(text) | Failure::Unreachable(text) => {
             note(&format!("error: {text}"));
         }

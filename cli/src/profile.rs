@@ -69,19 +69,43 @@ pub fn remember_source(batch_id: &str, source: &Path) {
     let Some(dir) = profile.parent().map(|dir| dir.join("batches")) else {
         return;
     };
+    let (Some(stamp), Some(source)) = (stamp(source), source.to_str()) else {
+        return;
+    };
     if private_dir(&dir).is_ok() {
-        let _ = std::fs::write(dir.join(batch_id), source.as_os_str().as_encoded_bytes());
+        let _ = std::fs::write(dir.join(batch_id), format!("{stamp}\n{source}"));
     }
 }
 
-/// The file a lot was submitted from on this machine, if it is still there.
-pub fn source_of(batch_id: &str) -> Option<PathBuf> {
+/// The file a lot was submitted from on this machine, if it is known; `Err` when it changed
+/// since (its rows would no longer be the lot's).
+pub fn source_of(batch_id: &str) -> Option<Result<PathBuf, String>> {
     let safe = batch_id.chars().all(|c| c.is_ascii_alphanumeric());
     let dir = path().ok()?.parent()?.join("batches");
     let text = std::fs::read_to_string(dir.join(batch_id))
         .ok()
         .filter(|_| safe)?;
-    Some(PathBuf::from(text)).filter(|source| source.is_file())
+    let (recorded, source) = text.split_once('\n')?;
+    let source = PathBuf::from(source);
+    Some(if stamp(&source).as_deref() == Some(recorded) {
+        Ok(source)
+    } else {
+        Err(format!(
+            "{} changed since the lot was submitted from it: give the lot's file with --input",
+            source.display()
+        ))
+    })
+}
+
+/// A file's size and modification time, to tell whether it changed.
+fn stamp(file: &Path) -> Option<String> {
+    let metadata = std::fs::metadata(file).ok()?;
+    let modified = metadata
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    Some(format!("{} {}", metadata.len(), modified.as_nanos()))
 }
 
 /// Forgets the profile.
